@@ -1,0 +1,173 @@
+"""The `cslint` command line. Thin: it parses options, builds Settings, and hands over to the
+engine, the fixer and the reporters. Exit codes: 0 clean, 1 findings, 2 usage/internal error."""
+from __future__ import annotations
+
+import difflib
+import sys
+from typing import Any
+
+import click
+
+from . import __version__
+from .model import Applicability, Severity
+from .settings import GOALS, PROFILES, Settings
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+class DefaultGroup(click.Group):
+    """`cslint PATHS` means `cslint check PATHS`, as `ruff` does."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args or args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
+            args = ["check"] + list(args)
+        return super().parse_args(ctx, args)
+
+
+def _codes(value: str | None) -> tuple[str, ...]:
+    if not value:
+        return ()
+    return tuple(c.strip().upper() for c in value.replace(" ", ",").split(",") if c.strip())
+
+
+@click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="cslint")
+def main() -> None:
+    """Cold-start linter for LLM serving on Kubernetes."""
+
+
+CHECK_OPTIONS = [
+    click.option("--output-format", "output_format", default=None,
+                 help="text (default), json, sarif, github, junit or markdown."),
+    click.option("-o", "--output-file", "output_file", type=click.Path(dir_okay=False), default=None),
+    click.option("--select", default=None, help="Codes or prefixes to check (e.g. CS4,CS201)."),
+    click.option("--ignore", default=None, help="Codes or prefixes to skip."),
+    click.option("--extend-select", default=None),
+    click.option("--profile", type=click.Choice(PROFILES), default=None),
+    click.option("--goal", type=click.Choice(GOALS), default=None),
+    click.option("--k8s-version", default=None),
+    click.option("--no-schema", is_flag=True, help="Skip Kubernetes schema validation (CS001)."),
+    click.option("--fail-on", type=click.Choice(["error", "warning", "info"]), default=None),
+    click.option("--exit-zero", is_flag=True),
+    click.option("--statistics", is_flag=True),
+    click.option("--show-source", is_flag=True),
+    click.option("--fix", is_flag=True, help="Apply safe fixes."),
+    click.option("--unsafe-fixes", is_flag=True, help="Also apply unsafe fixes."),
+    click.option("--diff", is_flag=True, help="Print the fixes as a diff; write nothing."),
+    click.option("--show-fixes", is_flag=True),
+    click.option("--stdin-filename", default=None),
+    click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None),
+    click.option("--isolated", is_flag=True, help="Ignore configuration files."),
+    click.option("--disallow-suppressions", is_flag=True),
+    click.option("--max-file-size", type=int, default=None, help="Bytes; larger files are a CS000 finding."),
+    click.option("--debug", is_flag=True, hidden=True),
+]
+
+
+def check_options(fn: Any) -> Any:
+    for option in reversed(CHECK_OPTIONS):
+        fn = option(fn)
+    return fn
+
+
+@main.command()
+@click.argument("paths", nargs=-1)
+@check_options
+def check(paths: tuple[str, ...], **opts: Any) -> None:
+    """Lint manifests (files, directories, or - for stdin)."""
+    from .runner import run_check
+    try:
+        code = run_check(list(paths) or ["."], opts)
+    except click.exceptions.Exit:
+        raise
+    except UsageError as exc:
+        click.echo(f"cslint: error: {exc}", err=True)
+        code = EXIT_ERROR
+    except Exception as exc:  # never a traceback unless --debug
+        if opts.get("debug"):
+            raise
+        click.echo(f"cslint: internal error: {type(exc).__name__}: {exc}", err=True)
+        code = EXIT_ERROR
+    sys.exit(code)
+
+
+class UsageError(Exception):
+    """Bad options, configuration or paths: exit code 2 with one line on stderr."""
+
+
+def base_settings(opts: dict[str, Any]) -> Settings:
+    """Settings from the configuration file (when one applies) overridden by the command line."""
+    from .config import load_settings
+    settings, _ = load_settings(opts.get("config_file"), isolated=bool(opts.get("isolated")))
+    changes: dict[str, Any] = {}
+    if opts.get("select"):
+        changes["select"] = _codes(opts["select"])
+    if opts.get("ignore"):
+        changes["ignore"] = settings.ignore + _codes(opts["ignore"])
+    if opts.get("extend_select"):
+        changes["extend_select"] = settings.extend_select + _codes(opts["extend_select"])
+    for key in ("profile", "goal", "k8s_version"):
+        if opts.get(key):
+            changes[key] = opts[key]
+    if opts.get("no_schema"):
+        changes["schema"] = False
+    if opts.get("fail_on"):
+        changes["fail_on"] = Severity.parse(opts["fail_on"])
+    if opts.get("disallow_suppressions"):
+        changes["disallow_suppressions"] = True
+    return settings.with_(**changes)
+
+
+@main.command("rules")
+@click.option("--output-format", type=click.Choice(["text", "json"]), default="text")
+@click.option("--profile", type=click.Choice(PROFILES), default=None)
+def rules_cmd(output_format: str, profile: str | None) -> None:
+    """List the rules: code, name, lever, severity, fixable."""
+    import json
+
+    from .registry import all_rules
+    rows = all_rules()
+    if output_format == "json":
+        click.echo(json.dumps([{
+            "code": r.code, "name": r.meta.name, "lever": r.meta.lever.value, "severity": str(r.meta.severity),
+            "fixable": r.meta.fix.value, "profile": r.meta.profile, "summary": r.meta.summary,
+        } for r in rows], indent=2))
+        return
+    for r in rows:
+        prof = f" [{r.meta.profile}]" if r.meta.profile else ""
+        fix = {"always": "fix", "sometimes": "fix?", "none": ""}[r.meta.fix.value]
+        click.echo(f"{r.code}  {r.meta.name:<34} {r.meta.lever.value:<14} {str(r.meta.severity):<8} {fix:<5}"
+                   f"{prof} {r.meta.summary}")
+
+
+@main.command("rule")
+@click.argument("code")
+@click.option("--output-format", type=click.Choice(["text", "json"]), default="text")
+def rule_cmd(code: str, output_format: str) -> None:
+    """Print a rule's documentation."""
+    import json
+
+    from .registry import get_rule
+    rule = get_rule(code)
+    if rule is None:
+        click.echo(f"cslint: error: unknown rule {code!r} (see `cslint rules`)", err=True)
+        sys.exit(EXIT_ERROR)
+    m = rule.meta
+    if output_format == "json":
+        click.echo(json.dumps({"code": m.code, "name": m.name, "lever": m.lever.value, "severity": str(m.severity),
+                               "fix": m.fix.value, "profile": m.profile, "summary": m.summary,
+                               "explanation": m.docs}, indent=2))
+        return
+    fix = {"always": "Fix is always available.", "sometimes": "Fix is sometimes available.",
+           "none": "No fix is available."}[m.fix.value]
+    click.echo(f"# {m.name} ({m.code})\n\nLever: {m.lever.title}. Default severity: {m.severity}."
+               f"{' Profile: ' + m.profile + '.' if m.profile else ''}\n{fix}\n\n{m.summary}.\n\n{m.docs.strip()}")
+
+
+def unified_diff(path: str, before: str, after: str) -> str:
+    return "".join(difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True),
+                                        fromfile=f"a/{path}", tofile=f"b/{path}"))
+
+
+def required_applicability(opts: dict[str, Any]) -> Applicability:
+    return Applicability.UNSAFE if opts.get("unsafe_fixes") else Applicability.SAFE

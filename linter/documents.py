@@ -1,0 +1,285 @@
+"""Parsed YAML documents with positions on demand.
+
+A file is cut into document chunks at `---`/`...` marker lines (YAML forbids those markers
+inside scalars at column 0, so the cut is exact) and each chunk is parsed on its own. That buys
+three things: a syntax error costs only its own document, the text of each document is known
+for fixes, and the position tree (`compose`) is built only for documents that have findings.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+import yaml
+
+from .model import Position
+
+try:  # the libyaml C loader when present, pure Python otherwise
+    _BaseLoader = yaml.CSafeLoader  # type: ignore[attr-defined]
+except AttributeError:  # pragma: no cover - depends on the PyYAML build
+    _BaseLoader = yaml.SafeLoader
+
+MAX_ALIAS_EXPANSION = 100_000  # nodes a document may expand to through aliases
+MAX_DEPTH = 500
+_MARKER = re.compile(r"^(?:---|\.\.\.)(?=[ \t\r\n]|$)", re.M)
+_SOURCE = re.compile(r"^#\s*Source:\s*(\S.*?)\s*$", re.M)
+_CONTENT_LINE = re.compile(r"^(?![ \t]*(?:#|%|$))", re.M)
+
+
+class DocumentError(Exception):
+    """A document that cannot be used: syntax error, duplicate key, bomb, too deep."""
+
+    def __init__(self, message: str, line: int = 0, column: int = 0):
+        super().__init__(message)
+        self.message = message
+        self.line = line  # 0-based within the chunk
+        self.column = column
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
+    """Safe loader that refuses duplicate keys and alias bombs."""
+
+    def construct_mapping(self, node, deep=False):  # noqa: ANN001
+        seen: dict[Any, Any] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            try:
+                hash(key)
+            except TypeError:
+                raise yaml.constructor.ConstructorError(
+                    None, None, "found an unhashable key", key_node.start_mark) from None
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r} in one mapping", key_node.start_mark)
+            seen[key] = True
+        return super().construct_mapping(node, deep=deep)
+
+    def construct_document(self, node):  # noqa: ANN001
+        if getattr(self, "check_bomb", False):
+            _check_expansion(node)
+        return super().construct_document(node)
+
+
+def _check_expansion(root: Any) -> None:
+    sizes: dict[int, int] = {}
+
+    def size(node: Any, depth: int) -> int:
+        if depth > MAX_DEPTH:
+            raise yaml.constructor.ConstructorError(None, None, "document nested too deeply", node.start_mark)
+        cached = sizes.get(id(node))
+        if cached is not None:
+            return cached
+        sizes[id(node)] = 1  # cycle guard
+        total = 1
+        if isinstance(node.value, list):
+            for item in node.value:
+                if isinstance(item, tuple):
+                    total += size(item[0], depth + 1) + size(item[1], depth + 1)
+                else:
+                    total += size(item, depth + 1)
+        sizes[id(node)] = total
+        if total > MAX_ALIAS_EXPANSION:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"aliases expand to more than {MAX_ALIAS_EXPANSION} nodes (alias bomb?)",
+                node.start_mark)
+        return total
+
+    size(root, 0)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    text: str
+    start: int  # offset of the chunk in the file text
+    line: int  # 0-based line of the chunk's first character in the file
+
+
+def split_chunks(text: str) -> list[Chunk]:
+    """Cut at document markers; comment-only text before the first marker joins the next chunk."""
+    cuts = [0]
+    for m in _MARKER.finditer(text):
+        if m.group(0) == "---":
+            if m.start() not in cuts:
+                cuts.append(m.start())
+        else:  # `...` ends the current document: cut after its line
+            end = text.find("\n", m.end())
+            end = len(text) if end < 0 else end + 1
+            if end not in cuts:
+                cuts.append(end)
+    cuts.append(len(text))
+    chunks: list[Chunk] = []
+    pending_start = None
+    line = 0
+    for a, b in zip(cuts, cuts[1:]):
+        if a == b:
+            continue
+        piece = text[a:b]
+        start = a if pending_start is None else pending_start
+        if _has_content(piece) or b == len(text):
+            chunks.append(Chunk(text[start:b], start, text.count("\n", 0, start)))
+            pending_start = None
+        else:
+            pending_start = start
+    del line
+    return chunks
+
+
+def _has_content(piece: str) -> bool:
+    for raw in piece.splitlines():
+        s = raw.strip()
+        if s and not s.startswith("#") and not s.startswith("%") and s not in ("---", "..."):
+            return True
+        if raw.startswith("--- ") and raw[4:].strip() and not raw[4:].strip().startswith("#"):
+            return True
+    return False
+
+
+@dataclass
+class Document:
+    """One YAML document of a file: its data, its text chunk and, on demand, its node tree."""
+
+    file: str
+    index: int
+    chunk: Chunk
+    data: Any = None
+    error: DocumentError | None = None
+    source: str | None = None  # Helm '# Source:' template path
+    _root: Any = field(default=None, repr=False)
+    _composed: bool = field(default=False, repr=False)
+
+    @property
+    def root(self) -> Any:
+        """The composed node tree (positions), built the first time it is asked for."""
+        if not self._composed:
+            self._composed = True
+            try:
+                self._root = yaml.compose(self.chunk.text, Loader=_BaseLoader)
+            except (yaml.YAMLError, RecursionError):
+                self._root = None
+        return self._root
+
+    def node_at(self, pointer: str) -> tuple[Any, Any, str]:
+        """(node, key node, remaining pointer): the deepest existing node on the pointer's way."""
+        node, key_node = self.root, None
+        parts = split_pointer(pointer)
+        for i, part in enumerate(parts):
+            child = child_node(node, part)
+            if child is None:
+                return node, key_node, join_pointer(parts[i:])
+            key_node, node = child
+        return node, key_node, ""
+
+    def position(self, pointer: str, span: tuple[int, int] | None = None, key: bool = False) -> Position:
+        node, key_node, missing = self.node_at(pointer)
+        target = key_node if (key or missing) and key_node is not None else node
+        if target is None:
+            line = self.chunk.line + _first_content_line(self.chunk.text)
+            return Position(line + 1, 1, line + 1, 1)
+        start, end = target.start_mark, target.end_mark
+        if not missing and span is not None and isinstance(node, yaml.ScalarNode):
+            from .scalars import value_span_to_source  # local: only for tokens in strings
+            mapped = value_span_to_source(self.chunk.text, node, span)
+            if mapped is not None:
+                a, b = mapped
+                return self._offsets_to_position(a, b)
+        if isinstance(target, (yaml.MappingNode, yaml.SequenceNode)) and not target.flow_style:
+            # block collections end at the next token (past comments): point at the first line
+            end_idx = self.chunk.text.find("\n", start.index)
+            end_idx = len(self.chunk.text) if end_idx < 0 else end_idx
+            return self._offsets_to_position(start.index, end_idx)
+        return self._offsets_to_position(start.index, end.index)
+
+    def _offsets_to_position(self, a: int, b: int) -> Position:
+        text = self.chunk.text
+        l1 = text.count("\n", 0, a)
+        c1 = a - (text.rfind("\n", 0, a) + 1)
+        l2 = l1 + text.count("\n", a, b)
+        c2 = b - (text.rfind("\n", 0, b) + 1)
+        base = self.chunk.line
+        return Position(base + l1 + 1, c1 + 1, base + l2 + 1, c2 + 1)
+
+
+def _first_content_line(text: str) -> int:
+    m = _CONTENT_LINE.search(text)
+    return text.count("\n", 0, m.start()) if m else 0
+
+
+def split_pointer(pointer: str) -> list[str]:
+    if not pointer:
+        return []
+    return [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]]
+
+
+def join_pointer(parts: list[str | int]) -> str:
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def child_node(node: Any, part: str) -> tuple[Any, Any] | None:
+    """(key node, value node) of a mapping entry or (None, item) of a sequence item."""
+    if isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            if isinstance(k, yaml.ScalarNode) and k.value == part:
+                return k, v
+        return None
+    if isinstance(node, yaml.SequenceNode):
+        if part.isdigit() and int(part) < len(node.value):
+            return None, node.value[int(part)]
+        return None
+    return None
+
+
+def parse_chunk(chunk: Chunk, check_bomb: bool) -> Any:
+    loader = _Loader(chunk.text)
+    loader.check_bomb = check_bomb
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
+
+
+def error_from(exc: BaseException) -> DocumentError:
+    if isinstance(exc, RecursionError):
+        return DocumentError("document nested too deeply")
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    context = getattr(exc, "context", None)
+    message = f"{context}: {problem}" if context and problem else str(problem)
+    message = " ".join(message.split())
+    if mark is not None:
+        return DocumentError(message, mark.line, mark.column)
+    return DocumentError(message)
+
+
+def parse_documents(file: str, text: str) -> Iterator[Document]:
+    """Every document of a file; broken ones carry `error` and no data."""
+    check_bomb = "*" in text and "&" in text
+    index = 0
+    for chunk in split_chunks(text):
+        try:
+            data = parse_chunk(chunk, check_bomb)
+            error = None
+        except (yaml.YAMLError, RecursionError) as exc:
+            data, error = None, error_from(exc)
+        except (ValueError, TypeError, OverflowError) as exc:  # e.g. bad timestamps
+            data, error = None, DocumentError(f"cannot read value: {exc}")
+        if data is None and error is None:
+            continue
+        doc = Document(file=file, index=index, chunk=chunk, data=data, error=error)
+        m = _SOURCE.search(chunk.text)
+        if m and m.start() < _content_start(chunk.text):
+            doc.source = m.group(1)
+        index += 1
+        yield doc
+
+
+def _content_start(text: str) -> int:
+    for m in _CONTENT_LINE.finditer(text):
+        line_end = text.find("\n", m.start())
+        line = text[m.start(): len(text) if line_end < 0 else line_end].strip()
+        if line in ("---", "...") or line.startswith("--- #"):
+            continue
+        return m.start()
+    return len(text)

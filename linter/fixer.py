@@ -1,0 +1,165 @@
+"""Applies fixes to files: operations → text edits → re-parse → re-lint, to a fixed point.
+
+As in ruff: fixes that touch the same part of a document wait for the next pass, the loop is
+bounded, and a pass whose text does not parse back to exactly `patch(original data)` is
+reverted. A file with a parse error is never written.
+"""
+from __future__ import annotations
+
+import copy
+import os
+import tempfile
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import jsonpatch
+
+from .documents import Document, parse_documents, split_pointer
+from .engine import FileResult, Linter
+from .model import Applicability, Finding
+from .textedit import EditError, apply_edits, edits_for
+
+MAX_ITERATIONS = 100
+
+
+@dataclass
+class FixOutcome:
+    path: str
+    original: str
+    text: str
+    fixed: Counter = field(default_factory=Counter)  # code → count
+    names: dict[str, str] = field(default_factory=dict)
+    error: str | None = None
+
+    @property
+    def changed(self) -> bool:
+        return self.text != self.original
+
+
+def touched(op: dict[str, Any]) -> tuple[str, ...]:
+    """The path an operation changes; appends touch their list."""
+    parts = split_pointer(op.get("path", ""))
+    if op.get("op") in ("add", "remove") and parts and (parts[-1] == "-" or parts[-1].isdigit()):
+        parts = parts[:-1]
+    return tuple(parts)
+
+
+def conflicts(a: set[tuple[str, ...]], b: set[tuple[str, ...]]) -> bool:
+    return any(x[:len(y)] == y or y[:len(x)] == x for x in a for y in b)
+
+
+def select_fixes(findings: list[Finding], required: Applicability) -> dict[int, list[Finding]]:
+    """Per document, the fixes that can go together in one pass (first come, by position)."""
+    chosen: dict[int, list[Finding]] = {}
+    claimed: dict[int, set[tuple[str, ...]]] = {}
+    seen_ops: dict[int, list[tuple]] = {}
+    for f in sorted(findings, key=Finding.sort_key):
+        if f.suppressed or f.fix is None or f.fix.applicability < required or not f.fix.operations:
+            continue
+        key = tuple(sorted(map(repr, f.fix.operations)))
+        if key in seen_ops.setdefault(f.document, []):
+            continue  # the same edit from two findings is applied once
+        paths = {touched(op) for op in f.fix.operations}
+        if conflicts(paths, claimed.setdefault(f.document, set())):
+            continue
+        claimed[f.document] |= paths
+        seen_ops[f.document].append(key)
+        chosen.setdefault(f.document, []).append(f)
+    return chosen
+
+
+def fix_text(path: str, text: str, linter: Linter, required: Applicability,
+             lint: Callable[[str], FileResult] | None = None) -> FixOutcome:
+    outcome = FixOutcome(path, text, text)
+    lint = lint or (lambda t: _lint_text(linter, path, t))
+    result = lint(text)
+    if any(d.error for d in result.documents):
+        outcome.error = "not fixed: the file does not parse"
+        return outcome
+    for _ in range(MAX_ITERATIONS):
+        plan = select_fixes(result.findings, required)
+        if not plan:
+            return outcome
+        try:
+            new_text = _apply_plan(text, result.documents, plan)
+        except FixFailed as exc:
+            outcome.error = str(exc)
+            return outcome
+        for findings in plan.values():
+            for f in findings:
+                outcome.fixed[f.code] += 1
+                outcome.names[f.code] = f.name
+        text = outcome.text = new_text
+        result = lint(text)
+    codes = sorted({f.code for f in result.findings if f.fix})
+    outcome.error = (f"fixes did not converge after {MAX_ITERATIONS} passes ({', '.join(codes)}); "
+                     "this is a cslint bug — the file holds the last valid state")
+    return outcome
+
+
+class FixFailed(Exception):
+    pass
+
+
+def _apply_plan(text: str, documents: list[Document], plan: dict[int, list[Finding]]) -> str:
+    by_index = {d.index: d for d in documents}
+    pieces: list[str] = []
+    pos = 0
+    for index in sorted(plan):
+        doc = by_index[index]
+        ops = [op for f in plan[index] for op in f.fix.operations]
+        codes = ", ".join(sorted({f.code for f in plan[index]}))
+        try:
+            new_chunk = apply_edits(doc.chunk.text, edits_for(doc.chunk.text, doc.root, ops))
+        except (EditError, KeyError, ValueError, TypeError) as exc:
+            raise FixFailed(f"fix {codes} could not be applied to document {index}: {exc}; file left unchanged") from None
+        _verify(doc, new_chunk, ops, codes)
+        pieces.append(text[pos:doc.chunk.start])
+        pieces.append(new_chunk)
+        pos = doc.chunk.start + len(doc.chunk.text)
+    pieces.append(text[pos:])
+    return "".join(pieces)
+
+
+def _verify(doc: Document, new_chunk: str, ops: list[dict[str, Any]], codes: str) -> None:
+    """The edited text must parse to exactly the original data with the operations applied."""
+    try:
+        expected = jsonpatch.apply_patch(copy.deepcopy(doc.data), ops)
+    except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as exc:
+        raise FixFailed(f"fix {codes} has an invalid patch: {exc}") from None
+    reparsed = list(parse_documents(doc.file, new_chunk))
+    if len(reparsed) != 1 or reparsed[0].error is not None or reparsed[0].data != expected:
+        raise FixFailed(f"fix {codes} produced text that does not match its patch in document {doc.index}; "
+                        "file left unchanged (please report this cslint bug)")
+
+
+def _lint_text(linter: Linter, path: str, text: str) -> FileResult:
+    from .sources import SourceText
+    result = linter.lint_file(SourceText(path, text))
+    linter.finish([result])
+    return result
+
+
+def write_atomic(path: str, text: str, expected_original: str, bom: bool = False) -> None:
+    """Replace the file only if it still holds what was read; keep its mode."""
+    data = (b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8")
+    with open(path, "rb") as fh:
+        current = fh.read()
+    original = (b"\xef\xbb\xbf" if bom else b"") + expected_original.encode("utf-8")
+    if current != original:
+        raise OSError(f"{path} changed on disk while it was being fixed; not written")
+    mode = os.stat(path).st_mode & 0o7777
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".cslint-", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise

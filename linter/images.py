@@ -1,0 +1,100 @@
+"""Container image references as the kubelet and registries read them.
+
+The kubelet's pull-policy defaulting looks only at the tag (`name:latest@sha256:…` still
+defaults to Always), so the parsed reference keeps tag and digest apart.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+DOCKER_HUB = "docker.io"
+DOCKER_HUB_API = "registry-1.docker.io"
+_DIGEST = re.compile(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$")
+_TAG = re.compile(r"^[\w][\w.-]{0,127}$")
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    raw: str
+    registry: str  # as written, or docker.io when implicit
+    repository: str  # path within the registry, normalised (library/ubuntu)
+    tag: str | None
+    digest: str | None
+    registry_explicit: bool
+
+    @property
+    def is_pinned(self) -> bool:
+        return self.digest is not None and self.digest.startswith("sha256:")
+
+    @property
+    def kubelet_tag(self) -> str:
+        """The tag the kubelet's defaulting sees: `latest` only when neither tag nor digest is given."""
+        if self.tag is not None:
+            return self.tag
+        return "" if self.digest else "latest"
+
+    @property
+    def name(self) -> str:
+        """`registry/repository` as written by the user (no tag, no digest)."""
+        return self.raw.split("@", 1)[0].rsplit(":", 1)[0] if self.tag else self.raw.split("@", 1)[0]
+
+    @property
+    def api_registry(self) -> str:
+        return DOCKER_HUB_API if self.registry == DOCKER_HUB else self.registry
+
+    def with_digest(self, digest: str) -> str:
+        """`repo:tag@sha256:…`, keeping the tag for readers."""
+        base = self.raw.split("@", 1)[0]
+        return f"{base}@{digest}"
+
+
+def parse_image(raw: str) -> ImageRef | None:
+    """Parse a reference; None when it is not a usable reference (empty, templated, spaces)."""
+    if not isinstance(raw, str):
+        return None
+    ref = raw.strip()
+    if not ref or any(c.isspace() for c in ref) or "{{" in ref or "${" in ref:
+        return None
+    digest = None
+    if "@" in ref:
+        ref, digest = ref.split("@", 1)
+        if not _DIGEST.match(digest):
+            return None
+    tag = None
+    last = ref.rsplit("/", 1)[-1]
+    if ":" in last:
+        ref, tag = ref.rsplit(":", 1)
+        if not _TAG.match(tag):
+            return None
+    if not ref:
+        return None
+    first, _, rest = ref.partition("/")
+    if rest and ("." in first or ":" in first or first == "localhost"):
+        registry, repository, explicit = first, rest, True
+    else:
+        registry, repository, explicit = DOCKER_HUB, ref, False
+    if registry in (DOCKER_HUB, "index.docker.io", DOCKER_HUB_API):
+        registry = DOCKER_HUB
+        if "/" not in repository:
+            repository = f"library/{repository}"
+    return ImageRef(raw=raw.strip(), registry=registry, repository=repository, tag=tag,
+                    digest=digest, registry_explicit=explicit)
+
+
+def effective_pull_policy(image: str, explicit: object) -> str:
+    """The policy the API server stores: explicit value, else Always for `latest`/no tag."""
+    if isinstance(explicit, str) and explicit:
+        return explicit
+    ref = parse_image(image)
+    if ref is None:
+        return "IfNotPresent"
+    return "Always" if ref.kubelet_tag == "latest" else "IfNotPresent"
+
+
+def image_mentions(image: str, word: str) -> bool:
+    """True when the repository or the tag mentions `word` (not the registry host)."""
+    ref = parse_image(image)
+    if ref is None:
+        return isinstance(image, str) and word in image.lower()
+    return word in ref.repository.lower() or word in (ref.tag or "").lower()

@@ -1,0 +1,197 @@
+"""Values that travel between the stages: rule metadata, violations, fixes and findings.
+
+A rule yields `Violation`s (what is wrong, at which JSON pointer, with an optional `Fix`);
+the engine turns them into `Finding`s by adding the rule's code and severity, the object and
+container they concern and, last and only when needed, the source position.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum, IntEnum
+from typing import Any
+
+
+class Severity(IntEnum):
+    INFO = 0
+    WARNING = 1
+    ERROR = 2
+
+    @classmethod
+    def parse(cls, text: str) -> "Severity":
+        try:
+            return cls[text.strip().upper()]
+        except KeyError:
+            raise ValueError(f"unknown severity {text!r} (expected error, warning or info)") from None
+
+    def __str__(self) -> str:
+        return self.name.lower()
+
+
+class Applicability(IntEnum):
+    """Ordered as in ruff: a fix applies when its applicability is at least the one required."""
+
+    UNSAFE = 1
+    SAFE = 2
+
+    def __str__(self) -> str:
+        return self.name.lower()
+
+
+class Lever(str, Enum):
+    """The four additive cold-start levers, plus the two groups that are not levers."""
+
+    WEIGHTS = "weight-load"
+    IMAGE = "image-pull"
+    NODE = "node-0-to-1"
+    RUNTIME = "runtime"
+    CONFIG = "engine-config"
+    INPUT = "input"
+
+    @property
+    def title(self) -> str:
+        return {
+            "weight-load": "Weight load",
+            "image-pull": "Image pull",
+            "node-0-to-1": "Node 0→1",
+            "runtime": "Runtime",
+            "engine-config": "Engine configuration",
+            "input": "Input",
+        }[self.value]
+
+
+class FixAvailability(str, Enum):
+    ALWAYS = "always"
+    SOMETIMES = "sometimes"
+    NONE = "none"
+
+
+class Scope(str, Enum):
+    """What a rule's `check` receives."""
+
+    FILE = "file"  # engine-level rules (CS000) that are reported by the parser, not checked
+    OBJECT = "object"  # one Kubernetes object (K8sObject)
+    WORKLOAD = "workload"  # one pod template with its owner (PodTemplate)
+    CONTAINER = "container"  # one container of a pod template (Container)
+    SET = "set"  # every object linted together (ObjectSet)
+
+
+@dataclass(frozen=True)
+class RuleMeta:
+    code: str
+    name: str
+    lever: Lever
+    severity: Severity
+    summary: str
+    scope: Scope
+    fix: FixAvailability = FixAvailability.NONE
+    profile: str | None = None  # None: portable, on by default; else only with that profile
+    engine_only: bool = False  # container rules: only LLM engine containers
+    gpu_only: bool = False  # container rules: skip engines that run on TPU/CPU/Neuron
+    docs: str = ""
+
+    @property
+    def help_uri(self) -> str:
+        return f"https://github.com/cslint/cslint/blob/main/docs/rules.md#{self.code.lower()}-{self.name}"
+
+
+@dataclass(frozen=True)
+class Fix:
+    """A fix is data: RFC 6902 operations on the document plus how safe they are."""
+
+    applicability: Applicability
+    operations: tuple[dict[str, Any], ...]
+    title: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"applicability": str(self.applicability), "title": self.title,
+                "patch": [dict(op) for op in self.operations]}
+
+
+@dataclass(frozen=True)
+class Violation:
+    """What a rule yields. `path` is a JSON pointer into the document; when the offending field
+    is missing, the path of what is missing (the position falls back to its nearest parent).
+    `span` narrows the position to a substring of a scalar (a token inside a shell string)."""
+
+    message: str
+    path: str
+    fix: Fix | None = None
+    container: str | None = None
+    span: tuple[int, int] | None = None
+    key: bool = False  # point at the key of `path` rather than its value
+
+
+@dataclass(frozen=True)
+class ObjectRef:
+    api_version: str
+    kind: str
+    namespace: str | None
+    name: str | None
+
+    def __str__(self) -> str:
+        return f"{self.kind}/{self.namespace or '-'}/{self.name or '-'}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"apiVersion": self.api_version, "kind": self.kind,
+                "namespace": self.namespace, "name": self.name}
+
+
+@dataclass(frozen=True)
+class Position:
+    line: int  # 1-based
+    column: int  # 1-based, in code points
+    end_line: int
+    end_column: int  # 1-based, exclusive
+
+
+@dataclass
+class Finding:
+    code: str
+    name: str
+    severity: Severity
+    message: str
+    file: str
+    document: int  # index of the document in the file
+    path: str  # JSON pointer within the document
+    object: ObjectRef | None = None
+    container: str | None = None
+    fix: Fix | None = None
+    position: Position | None = None
+    source: str | None = None  # Helm template from '# Source:'
+    span: tuple[int, int] | None = None
+    key: bool = False
+    lever: Lever = Lever.INPUT
+    suppressed: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def line(self) -> int:
+        return self.position.line if self.position else 1
+
+    @property
+    def column(self) -> int:
+        return self.position.column if self.position else 1
+
+    def sort_key(self) -> tuple:
+        return (self.file, self.line, self.column, self.code)
+
+    def to_json(self) -> dict[str, Any]:
+        pos = self.position or Position(1, 1, 1, 1)
+        return {
+            "code": self.code,
+            "name": self.name,
+            "severity": str(self.severity),
+            "lever": self.lever.value,
+            "message": self.message,
+            "file": self.file,
+            "line": pos.line,
+            "column": pos.column,
+            "end_line": pos.end_line,
+            "end_column": pos.end_column,
+            "source": self.source,
+            "document": self.document,
+            "object": self.object.to_json() if self.object else None,
+            "container": self.container,
+            "path": self.path,
+            "fix": self.fix.to_json() if self.fix else None,
+        }

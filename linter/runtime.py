@@ -1,0 +1,82 @@
+"""Runtime facts of a container that several rules and the cold-start report share."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from fractions import Fraction
+
+from .quantity import parse_quantity
+from .workloads import Container, as_dict
+
+RUNAI_DEFAULT_BUFFER = 40 * 10**9  # the streamer's default CPU buffer (40 GB, non-distributed)
+RUNAI_FORMATS = ("runai_streamer", "runai_streamer_sharded")
+
+
+@dataclass(frozen=True)
+class Shm:
+    mount_index: int | None
+    volume_index: int | None
+    volume: dict | None
+    medium: str | None
+    size_limit: Fraction | None
+    size_text: str | None
+
+    @property
+    def memory_backed(self) -> bool:
+        return self.medium == "Memory"
+
+
+def shm_of(c: Container) -> Shm | None:
+    """The volume mounted at /dev/shm, if any."""
+    for i, m in c.mounts:
+        if m["mountPath"].rstrip("/") == "/dev/shm":
+            entry = c.template.volumes.get(m.get("name"))
+            if entry is None:
+                return Shm(i, None, None, None, None, None)
+            vi, vol = entry
+            empty = vol.get("emptyDir")
+            if not isinstance(empty, dict):
+                return Shm(i, vi, vol, None, None, None)
+            size = empty.get("sizeLimit")
+            return Shm(i, vi, vol, empty.get("medium") if isinstance(empty.get("medium"), str) else None,
+                       parse_quantity(size), str(size) if size is not None else None)
+    return None
+
+
+def memory_limit(c: Container) -> tuple[Fraction | None, object]:
+    raw = as_dict(as_dict(c.data.get("resources")).get("limits")).get("memory")
+    return parse_quantity(raw), raw
+
+
+def streamer_buffer(c: Container) -> int:
+    """Bytes of CPU buffer the Run:ai streamer may take, 0 when the streamer is not used."""
+    args = c.engine_args
+    fmt = args.get("load-format") if args else None
+    if not fmt or (fmt.value_text or "").lower() not in RUNAI_FORMATS:
+        return 0
+    env = c.env_value("RUNAI_STREAMER_MEMORY_LIMIT")
+    extra = args.get("model-loader-extra-config")
+    if extra and extra.value_text:
+        try:
+            cfg = json.loads(extra.value_text)
+            if isinstance(cfg, dict) and isinstance(cfg.get("memory_limit"), int):
+                env = str(cfg["memory_limit"])
+        except ValueError:
+            pass
+    if env is not None:
+        try:
+            value = int(env)
+        except ValueError:
+            return RUNAI_DEFAULT_BUFFER
+        return 0 if value < 0 else value  # -1 unlimited: no bound we can add
+    return RUNAI_DEFAULT_BUFFER
+
+
+PROBE_DEFAULTS = {"initialDelaySeconds": 0, "periodSeconds": 10, "failureThreshold": 3}
+
+
+def probe_budget(probe: dict) -> int:
+    def num(key: str) -> int:
+        v = probe.get(key)
+        return v if isinstance(v, int) and not isinstance(v, bool) else PROBE_DEFAULTS[key]
+    return num("initialDelaySeconds") + num("failureThreshold") * num("periodSeconds")

@@ -1,0 +1,175 @@
+"""Mapping between a scalar's value and its source text, and writing new scalars safely.
+
+Used to point at (and replace) one token inside a shell string without touching the rest of
+the line, whatever the scalar's quoting style. Styles whose value is folded across lines
+(`>`, multi-line plain or quoted) are not mapped: callers then treat the scalar as a whole.
+"""
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import yaml
+
+_DQ_ESCAPES = {"0": "\0", "a": "\a", "b": "\b", "t": "\t", "\t": "\t", "n": "\n", "v": "\v", "f": "\f",
+               "r": "\r", "e": "\x1b", " ": " ", '"': '"', "/": "/", "\\": "\\", "N": "\x85",
+               "_": "\xa0", "L": "\u2028", "P": "\u2029"}
+_HEX_LEN = {"x": 2, "u": 4, "U": 8}
+
+# Words that YAML 1.1 readers (go-yaml v2 behind kubectl) resolve to something other than a string.
+_YAML11_SPECIAL = re.compile(
+    r"^(?:y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF|"
+    r"null|Null|NULL|~|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$")
+_NUMBERISH = re.compile(r"^[-+]?(?:[0-9][0-9_:.]*(?:[eE][-+]?[0-9]+)?|0x[0-9a-fA-F_]+|0o?[0-7_]+|\.[0-9]+)$")
+_PLAIN_SAFE = re.compile(r"^[A-Za-z0-9_/][A-Za-z0-9_./=+-]*$")
+
+
+def source_map(text: str, node: Any) -> list[int] | None:
+    """Source offset of every value character (plus one past the end), or None when unmappable."""
+    if not isinstance(node, yaml.ScalarNode):
+        return None
+    src = text[node.start_mark.index:node.end_mark.index]
+    base = node.start_mark.index
+    style = node.style
+    if style is None or style == "":
+        if src == node.value:
+            return [base + i for i in range(len(src) + 1)]
+        out: list[int] = []
+        i = 0
+        while i < len(src):
+            if src[i] in " \t\r\n":
+                i = _fold(src, i, base, out, len(src))
+            else:
+                out.append(base + i)
+                i += 1
+        out.append(base + len(src))
+        return out if len(out) == len(node.value) + 1 else None
+    if style == "'":
+        return _map_single(src, base, node.value)
+    if style == '"':
+        return _map_double(src, base, node.value)
+    if style == "|":
+        return _map_literal(src, base, node.value)
+    return None
+
+
+def _map_single(src: str, base: int, value: str) -> list[int] | None:
+    if "\n" in src:
+        return None
+    out, i = [], 1
+    while i < len(src) - 1:
+        out.append(base + i)
+        i += 2 if src[i] == "'" else 1
+    out.append(base + len(src) - 1)
+    return out if len(out) == len(value) + 1 else None
+
+
+def _map_double(src: str, base: int, value: str) -> list[int] | None:
+    out, i = [], 1
+    while i < len(src) - 1:
+        ch = src[i]
+        if ch in " \t\r\n":
+            i = _fold(src, i, base, out, len(src) - 1)
+            continue
+        out.append(base + i)
+        if ch == "\\":
+            nxt = src[i + 1] if i + 1 < len(src) else ""
+            if nxt in "\r\n":  # escaped line break: no character, skip to the next line's text
+                out.pop()
+                j = i + 1
+                while j < len(src) - 1 and src[j] in " \t\r\n":
+                    j += 1
+                i = j
+                continue
+            i += 2 + _HEX_LEN.get(nxt, 0)
+        else:
+            i += 1
+    out.append(base + len(src) - 1)
+    return out if len(out) == len(value) + 1 else None
+
+
+def _fold(src: str, i: int, base: int, out: list[int], stop: int) -> int:
+    """A whitespace run: kept as is on one line; folded (one break → a space) across lines."""
+    j = i
+    while j < stop and src[j] in " \t\r\n":
+        j += 1
+    run = src[i:j]
+    breaks = run.count("\n")
+    if breaks == 0:
+        out.extend(base + k for k in range(i, j))
+    else:
+        out.extend([base + i] * (1 if breaks == 1 else breaks - 1))
+    return j
+
+
+def _map_literal(src: str, base: int, value: str) -> list[int] | None:
+    header_end = src.find("\n")
+    if header_end < 0:
+        return None
+    body = src[header_end + 1:]
+    lines = body.split("\n")
+    indent = None
+    for line in lines:
+        if line.strip():
+            indent = len(line) - len(line.lstrip(" "))
+            break
+    if indent is None:
+        return None
+    out: list[int] = []
+    pos = base + header_end + 1
+    for line in lines:
+        content = line[indent:] if len(line) >= indent else ""
+        start = pos + (indent if len(line) >= indent else len(line))
+        for j in range(len(content.rstrip("\r"))):
+            out.append(start + j)
+        out.append(start + len(content.rstrip("\r")))  # the line break
+        pos += len(line) + 1
+    if len(out) < len(value) + 1:
+        return None
+    out = out[: len(value) + 1]
+    rebuilt = "".join(src[o - base] if o - base < len(src) else "\n" for o in out[:-1])
+    return out if rebuilt.replace("\r", "") == value.replace("\r", "") else None
+
+
+def value_span_to_source(text: str, node: Any, span: tuple[int, int]) -> tuple[int, int] | None:
+    mapping = source_map(text, node)
+    a, b = span
+    if mapping is None or not (0 <= a <= b < len(mapping)):
+        return None
+    return mapping[a], mapping[b]
+
+
+def encode_fragment(fragment: str, style: str | None) -> str | None:
+    """Text that, put inside a scalar of `style`, reads back as `fragment`."""
+    if style in (None, ""):
+        return fragment if "#" not in fragment and ": " not in fragment else None
+    if style == "'":
+        return fragment.replace("'", "''")
+    if style == '"':
+        return json.dumps(fragment, ensure_ascii=False)[1:-1]
+    if style == "|":
+        return fragment if "\n" not in fragment else None
+    return None
+
+
+def needs_quotes(value: str) -> bool:
+    return (not _PLAIN_SAFE.match(value) or bool(_YAML11_SPECIAL.match(value))
+            or bool(_NUMBERISH.match(value)))
+
+
+def render_scalar(value: Any, quote: str = '"') -> str:
+    """A scalar as it should be written in a manifest: strings quoted when a YAML 1.1 reader could
+    read them as anything but a string (so env values are always `"1"`, never `1` or `yes`)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    text = str(value)
+    if not needs_quotes(text):
+        return text
+    if quote == "'" and "\n" not in text:
+        return "'" + text.replace("'", "''") + "'"
+    return json.dumps(text, ensure_ascii=False)

@@ -1,0 +1,100 @@
+"""Where manifests come from: paths walked into files, stdin, and their text.
+
+Reading never raises for bad content: binary data, bad UTF-8 and oversized files become a
+`SourceText` with an `error` (reported as CS000); only an unreadable path is a usage error.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from typing import Iterator
+
+EXTENSIONS = (".yaml", ".yml", ".json")
+MAX_FILE_BYTES = 50 * 1024 * 1024
+
+
+class SourceError(Exception):
+    """A path that cannot be read at all (exit code 2)."""
+
+
+@dataclass(frozen=True)
+class SourceText:
+    path: str  # as shown in reports
+    text: str | None  # decoded text (None when unreadable as text)
+    error: str | None = None
+    error_line: int = 0  # 0-based, for decode errors
+    error_column: int = 0
+    bom: bool = False
+    real_path: str | None = None  # filesystem path (None for stdin)
+
+
+def discover(paths: list[str]) -> Iterator[str]:
+    """Files under the given paths: explicit files always, directory files by extension.
+    Hidden directories are skipped and each real directory is visited once (no symlink loops)."""
+    seen_dirs: set[str] = set()
+    for path in paths:
+        if path == "-":
+            yield path
+        elif os.path.isdir(path):
+            yield from _walk(path, seen_dirs)
+        elif os.path.exists(path) or os.path.islink(path):
+            yield path
+        else:
+            raise SourceError(f"{path}: no such file or directory")
+
+
+def _walk(top: str, seen: set[str]) -> Iterator[str]:
+    real = os.path.realpath(top)
+    if real in seen:
+        return
+    seen.add(real)
+    try:
+        entries = sorted(os.scandir(top), key=lambda e: e.name)
+    except OSError as exc:
+        raise SourceError(f"{top}: cannot read directory: {exc.strerror}") from None
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        try:
+            is_dir = entry.is_dir()
+        except OSError:
+            continue
+        if is_dir:
+            yield from _walk(entry.path, seen)
+        elif entry.name.endswith(EXTENSIONS):
+            yield entry.path
+
+
+def read_source(path: str, display: str | None = None, max_bytes: int = MAX_FILE_BYTES) -> SourceText:
+    shown = display or path
+    if path == "-":
+        data = sys.stdin.buffer.read(max_bytes + 1)
+        return decode(shown, data, max_bytes, real_path=None)
+    try:
+        size = os.path.getsize(path)
+        if size > max_bytes:
+            return SourceText(shown, None, f"file is {size} bytes, over the {max_bytes}-byte limit "
+                                           f"(raise it with --max-file-size)", real_path=path)
+        with open(path, "rb") as fh:
+            data = fh.read(max_bytes + 1)
+    except IsADirectoryError:
+        raise SourceError(f"{path}: is a directory") from None
+    except OSError as exc:
+        raise SourceError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    return decode(shown, data, max_bytes, real_path=path)
+
+
+def decode(shown: str, data: bytes, max_bytes: int = MAX_FILE_BYTES, real_path: str | None = None) -> SourceText:
+    if len(data) > max_bytes:
+        return SourceText(shown, None, f"input is over the {max_bytes}-byte limit", real_path=real_path)
+    if b"\0" in data[:8192]:
+        return SourceText(shown, None, "binary file (contains NUL bytes); not YAML", real_path=real_path)
+    bom = data.startswith(b"\xef\xbb\xbf")
+    try:
+        text = data.decode("utf-8-sig" if bom else "utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start)
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1)
+        return SourceText(shown, None, f"invalid UTF-8 at byte {exc.start}", line, column, real_path=real_path)
+    return SourceText(shown, text, bom=bom, real_path=real_path)

@@ -1,0 +1,286 @@
+"""One engine that turns RFC 6902 operations into minimal edits of a document's YAML text.
+
+Edits are computed from PyYAML node positions (code-point offsets into the document chunk):
+a replaced scalar keeps its quoting and, for strings, only the changed substring is rewritten;
+inserted keys and items copy their siblings' indentation and sequence style; removals take
+whole lines. Anything it cannot do exactly raises `EditError`, and the caller reverts.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from .documents import child_node, split_pointer
+from .render import Style, block, dash_column, detect_style, flow, sequence_item
+from .scalars import encode_fragment, render_scalar, source_map
+
+
+class EditError(Exception):
+    """An operation the text engine cannot apply exactly."""
+
+
+@dataclass(frozen=True)
+class TextEdit:
+    start: int
+    end: int
+    content: str
+    order: int = 0  # keeps insertions at one offset in operation order
+
+
+_NEW = object()  # marks an item inserted earlier in the same batch
+
+
+class _Editor:
+    def __init__(self, text: str, root: Any):
+        if root is None:
+            raise EditError("document has no node tree")
+        self.text = text
+        self.root = root
+        self.style: Style = detect_style(text, root)
+        self.edits: list[TextEdit] = []
+        self.sequences: dict[str, list[Any]] = {}  # current items of sequences touched so far
+
+    # -- navigation ---------------------------------------------------------------------------
+    def resolve(self, parts: list[str]) -> tuple[Any, Any]:
+        """(key node, node) at the path, following earlier insertions/removals in sequences."""
+        node, key = self.root, None
+        prefix = ""
+        for part in parts:
+            if isinstance(node, yaml.SequenceNode):
+                items = self.sequences.get(prefix, node.value)
+                if not part.isdigit() or int(part) >= len(items):
+                    raise EditError(f"no item {part} at {prefix or '/'}")
+                key, node = None, items[int(part)]
+                if node is _NEW:
+                    raise EditError("cannot edit inside an item inserted in the same fix")
+            else:
+                found = child_node(node, part)
+                if found is None:
+                    raise EditError(f"no key {part!r} at {prefix or '/'}")
+                key, node = found
+            prefix += "/" + part
+        return key, node
+
+    # -- operations ---------------------------------------------------------------------------
+    def apply(self, op: dict[str, Any]) -> None:
+        kind, parts = op.get("op"), split_pointer(op.get("path", ""))
+        if not parts:
+            raise EditError("cannot replace the whole document")
+        if kind == "replace":
+            self.replace(parts, op["value"])
+        elif kind == "add":
+            self.add(parts, op["value"])
+        elif kind == "remove":
+            self.remove(parts)
+        else:
+            raise EditError(f"unsupported operation {kind!r}")
+
+    def replace(self, parts: list[str], value: Any) -> None:
+        _, node = self.resolve(parts)
+        if isinstance(node, yaml.ScalarNode) and not isinstance(value, (dict, list)):
+            self.edits.append(self.replace_scalar(node, value))
+            return
+        start, end = node.start_mark.index, content_end(self.text, node)
+        if isinstance(node, yaml.ScalarNode) or node.flow_style:
+            self.edit(start, end, flow(value, self.style))
+            return
+        column = node.start_mark.column
+        lines = block(value, column, self.style) if isinstance(value, (dict, list)) and value else None
+        if lines is None:
+            self.edit(start, end, flow(value, self.style))
+            return
+        self.edit(start, end, self.style.newline.join([lines[0][column:]] + lines[1:]))
+
+    def replace_scalar(self, node: Any, value: Any) -> TextEdit:
+        start, end = node.start_mark.index, node.end_mark.index
+        old = node.value
+        if isinstance(value, str) and node.tag == "tag:yaml.org,2002:str":
+            mapping = source_map(self.text, node)
+            if mapping is not None:
+                a = common_prefix(old, value)
+                b = common_suffix(old[a:], value[a:])
+                middle = encode_fragment(value[a:len(value) - b], node.style)
+                if middle is not None and (node.style not in (None, "") or value and not _plain_risky(value)):
+                    return TextEdit(mapping[a], mapping[len(old) - b], middle)
+        if node.style in ("'", '"') and isinstance(value, str):
+            rendered = render_scalar(value, node.style) if _needs_any_quote(value) else None
+            rendered = rendered or (node.style + encode_fragment(value, node.style) + node.style)
+        else:
+            rendered = render_scalar(value, self.style.quote)
+        if node.style in ("|", ">"):
+            end = content_end(self.text, node)
+        return TextEdit(start, end, rendered)
+
+    def add(self, parts: list[str], value: Any) -> None:
+        _, parent = self.resolve(parts[:-1])
+        last = parts[-1]
+        if isinstance(parent, yaml.MappingNode):
+            if child_node(parent, last) is not None:
+                self.replace(parts, value)
+            else:
+                self.add_key(parent, last, value)
+        elif isinstance(parent, yaml.SequenceNode):
+            self.add_item(parent, "/" + "/".join(parts[:-1]), last, value)
+        else:
+            raise EditError("add needs a mapping or a sequence as parent")
+
+    def add_key(self, mapping: Any, key: str, value: Any) -> None:
+        rendered_key = render_scalar(key, self.style.quote)
+        if mapping.flow_style:
+            close = mapping.end_mark.index - 1
+            sep = ", " if mapping.value else ""
+            self.insert(close, f"{sep}{rendered_key}: {flow(value, self.style)}")
+            return
+        column = mapping.value[0][0].start_mark.column
+        if isinstance(value, (dict, list)) and value:
+            child_indent = column + (self.style.step if isinstance(value, dict) or self.style.indent_sequences else 0)
+            lines = [" " * column + rendered_key + ":"] + block(value, child_indent, self.style)
+        else:
+            lines = [" " * column + f"{rendered_key}: {flow(value, self.style)}"]
+        self.insert_lines(line_after(self.text, content_end(self.text, mapping)), lines)
+
+    def add_item(self, seq: Any, pointer: str, index: str, value: Any) -> None:
+        items = self.sequences.setdefault(pointer, list(seq.value))
+        pos = len(items) if index == "-" else int(index) if index.isdigit() else -1
+        if not 0 <= pos <= len(items):
+            raise EditError(f"index {index} out of range")
+        if seq.flow_style:
+            if pos < len(items) and items[pos] is not _NEW:
+                self.insert(items[pos].start_mark.index, f"{flow(value, self.style)}, ")
+            else:
+                close = seq.end_mark.index - 1
+                self.insert(close, (", " if seq.value else "") + flow(value, self.style))
+        else:
+            originals = [n for n in seq.value]
+            dash = dash_column(self.text, originals[0])
+            if dash is None:
+                raise EditError("cannot find the sequence's dash")
+            item_col = originals[0].start_mark.column
+            lines = sequence_item(value, dash, self.style, item_col)
+            after = [n for n in items[pos:] if n is not _NEW]
+            if after:
+                at = self.text.rfind("\n", 0, after[0].start_mark.index) + 1
+            else:
+                at = line_after(self.text, content_end(self.text, seq))
+            self.insert_lines(at, lines)
+        items.insert(pos, _NEW)
+
+    def remove(self, parts: list[str]) -> None:
+        _, parent = self.resolve(parts[:-1])
+        last = parts[-1]
+        if isinstance(parent, yaml.SequenceNode):
+            pointer = "/" + "/".join(parts[:-1])
+            items = self.sequences.setdefault(pointer, list(parent.value))
+            if not last.isdigit() or int(last) >= len(items) or items[int(last)] is _NEW:
+                raise EditError(f"cannot remove item {last}")
+            node = items.pop(int(last))
+            if parent.flow_style:
+                self.remove_flow_item(parent, node)
+            else:
+                self.remove_lines(self.text.rfind("\n", 0, node.start_mark.index) + 1, content_end(self.text, node))
+            return
+        found = child_node(parent, last) if isinstance(parent, yaml.MappingNode) else None
+        if found is None:
+            raise EditError(f"no key {last!r} to remove")
+        key, node = found
+        if parent.flow_style or len(parent.value) == 1:
+            raise EditError("cannot remove the only key or a key of a flow mapping")
+        line_start = self.text.rfind("\n", 0, key.start_mark.index) + 1
+        if self.text[line_start:key.start_mark.index].strip():
+            raise EditError("key does not start its line")
+        self.remove_lines(line_start, content_end(self.text, node))
+
+    def remove_flow_item(self, seq: Any, node: Any) -> None:
+        index = seq.value.index(node)
+        start, end = node.start_mark.index, node.end_mark.index
+        if index + 1 < len(seq.value):
+            end = seq.value[index + 1].start_mark.index
+        elif index > 0:
+            start = content_end(self.text, seq.value[index - 1])
+        self.edit(start, end, "")
+
+    # -- text helpers -------------------------------------------------------------------------
+    def remove_lines(self, start: int, end: int) -> None:
+        self.edit(start, line_after(self.text, end), "")
+
+    def insert_lines(self, at: int, lines: list[str]) -> None:
+        nl = self.style.newline
+        body = nl.join(lines)
+        if at >= len(self.text) and self.text and not self.text.endswith("\n"):
+            self.insert(at, nl + body)  # keep the missing final newline missing
+        else:
+            self.insert(at, body + nl)
+
+    def insert(self, at: int, content: str) -> None:
+        self.edits.append(TextEdit(at, at, content, len(self.edits)))
+
+    def edit(self, start: int, end: int, content: str) -> None:
+        self.edits.append(TextEdit(start, end, content, len(self.edits)))
+
+
+def _plain_risky(value: str) -> bool:
+    from .scalars import needs_quotes
+    return needs_quotes(value)
+
+
+def _needs_any_quote(value: str) -> bool:
+    return "\n" in value
+
+
+def common_prefix(a: str, b: str) -> int:
+    n = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def common_suffix(a: str, b: str) -> int:
+    n = 0
+    for x, y in zip(reversed(a), reversed(b)):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def content_end(text: str, node: Any) -> int:
+    """Where a node's own text ends (block collections' end marks run past comments)."""
+    if isinstance(node, yaml.ScalarNode):
+        end = node.end_mark.index
+        if node.style in ("|", ">"):
+            while end > node.start_mark.index and text[end - 1] in " \t\r\n":
+                end -= 1
+        return end
+    if node.flow_style or not node.value:
+        return node.end_mark.index
+    last = node.value[-1]
+    return content_end(text, last[1] if isinstance(last, tuple) else last)
+
+
+def line_after(text: str, offset: int) -> int:
+    nl = text.find("\n", offset)
+    return len(text) if nl < 0 else nl + 1
+
+
+def edits_for(text: str, root: Any, operations: list[dict[str, Any]]) -> list[TextEdit]:
+    editor = _Editor(text, root)
+    for op in operations:
+        editor.apply(op)
+    return editor.edits
+
+
+def apply_edits(text: str, edits: list[TextEdit]) -> str:
+    ordered = sorted(edits, key=lambda e: (e.start, e.end, e.order))
+    out, pos = [], 0
+    for e in ordered:
+        if e.start < pos:
+            raise EditError("overlapping edits")
+        out.append(text[pos:e.start])
+        out.append(e.content)
+        pos = e.end
+    out.append(text[pos:])
+    return "".join(out)

@@ -1,0 +1,148 @@
+"""Where an engine's weights and caches come from, as far as the manifest shows.
+
+`model_source` answers "does every cold start download the weights?" without guessing: when
+the model comes from somewhere the arguments don't show, it says `unknown` and rules stay silent.
+"""
+from __future__ import annotations
+
+import posixpath
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from .workloads import Container, as_dict
+
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+TRUE_VALUES = ("1", "on", "yes", "true")
+PERSISTENT_SOURCES = ("persistentVolumeClaim", "image", "csi", "nfs", "hostPath", "ephemeral",
+                      "gcePersistentDisk", "awsElasticBlockStore", "azureDisk", "azureFile", "cephfs", "rbd", "iscsi",
+                      "fc", "cinder", "portworxVolume", "glusterfs")
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    kind: str  # "hub", "local", "oci", "object-store", "unknown"
+    ref: str | None
+    path: str | None = None  # JSON pointer of where the model is named
+    span: tuple[int, int] | None = None
+
+
+def classify_model(ref: str) -> str:
+    if ref.startswith("hf://"):
+        return "hub"
+    if ref.startswith("oci://"):
+        return "oci"
+    if ref.startswith(("s3://", "gs://", "az://", "gcs://")):
+        return "object-store"
+    if ref.startswith(("pvc://",)):
+        return "local"
+    if ref.startswith(("/", "./", "../", "~")):
+        return "local"
+    if "${" in ref or "$(" in ref or "{{" in ref:
+        return "unknown"
+    return "hub" if _HUB_ID.match(ref) else "unknown"
+
+
+def model_source(c: Container) -> ModelSource:
+    """The model the engine serves: storage URIs of the owning object first, then the arguments."""
+    owner = c.template.owner
+    storage = _storage_uri(owner.data)
+    if storage is not None:
+        uri, path = storage
+        kind = classify_model(uri)
+        if kind == "hub" and not uri.startswith("hf://"):
+            kind = "unknown"
+        if kind != "hub" and uri.startswith(("pvc://",)):
+            kind = "local"
+        return ModelSource(kind, uri, owner.at(*path))
+    args = c.engine_args
+    if args is None:
+        return ModelSource("unknown", None)
+    token = args.model_token
+    model = args.model
+    if not model or token is None:
+        return ModelSource("unknown", None)
+    return ModelSource(classify_model(model), model, token.path, None if token.whole else (token.start, token.end))
+
+
+def _storage_uri(data: dict) -> tuple[str, tuple[str, ...]] | None:
+    spec = as_dict(data.get("spec"))
+    kind = data.get("kind")
+    if kind in ("LLMInferenceService", "LLMInferenceServiceConfig"):
+        uri = as_dict(spec.get("model")).get("uri")
+        return (uri, ("spec", "model", "uri")) if isinstance(uri, str) else None
+    if kind == "InferenceService":
+        predictor = as_dict(spec.get("predictor"))
+        uri = as_dict(predictor.get("model")).get("storageUri")
+        if isinstance(uri, str):
+            return uri, ("spec", "predictor", "model", "storageUri")
+        uri = predictor.get("storageUri")
+        if isinstance(uri, str):
+            return uri, ("spec", "predictor", "storageUri")
+    return None
+
+
+def env_true(value: str | None) -> bool:
+    return value is not None and value.strip().lower() in TRUE_VALUES
+
+
+def home_dir(c: Container) -> str:
+    return c.env_value("HOME") or "/root"
+
+
+def hf_cache_dirs(c: Container) -> list[str]:
+    """Directories the engine reads Hub weights from: --download-dir and the HF hub cache."""
+    dirs = []
+    args = c.engine_args
+    flag = args.get("download-dir") if args else None
+    if flag and flag.value_text:
+        dirs.append(flag.value_text)
+    hub = c.env_value("HF_HUB_CACHE") or c.env_value("HUGGINGFACE_HUB_CACHE") or c.env_value("TRANSFORMERS_CACHE")
+    if hub:
+        dirs.append(hub)
+    else:
+        hf_home = c.env_value("HF_HOME") or posixpath.join(
+            c.env_value("XDG_CACHE_HOME") or posixpath.join(home_dir(c), ".cache"), "huggingface")
+        dirs.append(posixpath.join(hf_home, "hub"))
+    return dirs
+
+
+def vllm_cache_root(c: Container) -> str:
+    root = c.env_value("VLLM_CACHE_ROOT")
+    if root:
+        return root
+    xdg = c.env_value("XDG_CACHE_HOME")
+    return posixpath.join(xdg, "vllm") if xdg else posixpath.join(home_dir(c), ".cache", "vllm")
+
+
+def is_persistent(volume: dict | None) -> bool:
+    if not isinstance(volume, dict):
+        return False
+    return any(key in volume for key in PERSISTENT_SOURCES)
+
+
+def has_persistent_mount(c: Container, path: str) -> bool:
+    found = c.mount_covering(path)
+    return found is not None and is_persistent(found[2])
+
+
+def weights_are_local(c: Container) -> bool:
+    src = model_source(c)
+    if src.kind in ("local", "oci"):
+        return True
+    if src.kind == "hub":
+        return any(has_persistent_mount(c, d) for d in hf_cache_dirs(c))
+    return False
+
+
+def volume_source_type(volume: dict | None) -> str | None:
+    if not isinstance(volume, dict):
+        return None
+    for key in volume:
+        if key != "name":
+            return key
+    return None
+
+
+def quantity_text(value: Any) -> str:
+    return str(value) if value is not None else ""

@@ -1,0 +1,275 @@
+"""The workload model: every pod template in a document, its owner and its containers.
+
+Rules never walk raw manifests to find pods; they receive `PodTemplate`s and `Container`s whose
+JSON pointers say where in the document each piece lives. Wrong types are skipped, never raised.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Iterator
+
+from .documents import join_pointer
+from .images import image_mentions
+from .model import ObjectRef
+
+ENGINE_IMAGE_WORD = "vllm"
+ACCELERATOR_RESOURCES = ("nvidia.com/gpu", "amd.com/gpu", "google.com/tpu")
+GPU_RESOURCES = ("nvidia.com/gpu", "amd.com/gpu")
+
+
+def as_dict(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def as_list(value: Any) -> list:
+    return value if isinstance(value, list) else []
+
+
+@dataclass
+class K8sObject:
+    """A Kubernetes object: a whole document, or an item of a List / Template."""
+
+    data: dict
+    pointer: str  # where the object sits in its document ("" or "/items/3")
+    document: Any = None  # the Document, when linted from a file
+
+    @property
+    def kind(self) -> str:
+        kind = self.data.get("kind")
+        return kind if isinstance(kind, str) else ""
+
+    @property
+    def api_version(self) -> str:
+        v = self.data.get("apiVersion")
+        return v if isinstance(v, str) else ""
+
+    @property
+    def group(self) -> str:
+        return self.api_version.split("/", 1)[0] if "/" in self.api_version else ""
+
+    @property
+    def metadata(self) -> dict:
+        return as_dict(self.data.get("metadata"))
+
+    @property
+    def name(self) -> str | None:
+        n = self.metadata.get("name")
+        return n if isinstance(n, str) else None
+
+    @property
+    def namespace(self) -> str | None:
+        n = self.metadata.get("namespace")
+        return n if isinstance(n, str) else None
+
+    @property
+    def annotations(self) -> dict:
+        return {k: v for k, v in as_dict(self.metadata.get("annotations")).items() if isinstance(k, str)}
+
+    @property
+    def spec(self) -> dict:
+        return as_dict(self.data.get("spec"))
+
+    @property
+    def ref(self) -> ObjectRef:
+        return ObjectRef(self.api_version, self.kind, self.namespace, self.name)
+
+    def at(self, *parts: str | int) -> str:
+        return self.pointer + join_pointer(list(parts))
+
+    @cached_property
+    def templates(self) -> list["PodTemplate"]:
+        from .podtemplates import find_pod_templates  # the per-kind table lives there
+        return list(find_pod_templates(self))
+
+
+@dataclass
+class PodTemplate:
+    """One pod spec inside an object, with where its metadata lives."""
+
+    owner: K8sObject
+    spec: dict
+    spec_pointer: str  # absolute pointer of the pod spec (holds volumes, containers, ...)
+    metadata: dict = field(default_factory=dict)
+    role: str = ""  # "", "leader", "worker", "head", "worker:<group>", "prefill", ...
+    extra_containers: tuple[tuple[dict, str], ...] = ()  # (container, pointer) outside spec.containers
+    engine_hint: str | None = None  # "kserve-huggingface" or "llmisvc-main" when the kind says so
+    replicas_key: str | None = None
+
+    def at(self, *parts: str | int) -> str:
+        return self.spec_pointer + join_pointer(list(parts))
+
+    @property
+    def annotations(self) -> dict:
+        return {k: v for k, v in as_dict(self.metadata.get("annotations")).items() if isinstance(k, str)}
+
+    @cached_property
+    def containers(self) -> list["Container"]:
+        out: list[Container] = []
+        for c, ptr in self.extra_containers:
+            out.append(Container(self, c, ptr, init=False))
+        for key, init in (("containers", False), ("initContainers", True)):
+            for i, c in enumerate(as_list(self.spec.get(key))):
+                if isinstance(c, dict):
+                    out.append(Container(self, c, self.at(key, i), init=init))
+        return out
+
+    @property
+    def volumes(self) -> dict[str, tuple[int, dict]]:
+        """name → (index, volume)."""
+        out: dict[str, tuple[int, dict]] = {}
+        for i, v in enumerate(as_list(self.spec.get("volumes"))):
+            if isinstance(v, dict) and isinstance(v.get("name"), str):
+                out.setdefault(v["name"], (i, v))
+        return out
+
+    def requested(self, resource: str) -> int:
+        """Total count of an extended resource requested by the pod's app containers."""
+        total = 0
+        for c in self.containers:
+            if not c.init:
+                total += c.resource_count(resource)
+        return total
+
+    @property
+    def accelerators(self) -> tuple[str, ...]:
+        found = []
+        for c in self.containers:
+            for section in ("limits", "requests"):
+                for name in as_dict(as_dict(c.data.get("resources")).get(section)):
+                    if isinstance(name, str) and (name in ACCELERATOR_RESOURCES or name.startswith("aws.amazon.com/neuron")):
+                        if name not in found:
+                            found.append(name)
+        return tuple(found)
+
+
+@dataclass
+class Container:
+    template: PodTemplate
+    data: dict
+    pointer: str
+    init: bool = False
+
+    def at(self, *parts: str | int) -> str:
+        return self.pointer + join_pointer(list(parts))
+
+    @property
+    def name(self) -> str:
+        n = self.data.get("name")
+        return n if isinstance(n, str) else ""
+
+    @property
+    def image(self) -> str:
+        i = self.data.get("image")
+        return i if isinstance(i, str) else ""
+
+    @cached_property
+    def env(self) -> dict[str, tuple[int, Any]]:
+        """name → (index in env, literal value or None for valueFrom). Last definition wins."""
+        out: dict[str, tuple[int, Any]] = {}
+        for i, e in enumerate(as_list(self.data.get("env"))):
+            if isinstance(e, dict) and isinstance(e.get("name"), str):
+                value = e.get("value") if "valueFrom" not in e else None
+                if value is not None and not isinstance(value, str):
+                    value = str(value)
+                out[e["name"]] = (i, value if "valueFrom" not in e else None)
+        return out
+
+    def env_value(self, name: str) -> str | None:
+        entry = self.env.get(name)
+        return entry[1] if entry else None
+
+    @property
+    def has_env_from(self) -> bool:
+        return bool(as_list(self.data.get("envFrom")))
+
+    @property
+    def mounts(self) -> list[tuple[int, dict]]:
+        return [(i, m) for i, m in enumerate(as_list(self.data.get("volumeMounts")))
+                if isinstance(m, dict) and isinstance(m.get("mountPath"), str)]
+
+    def mount_covering(self, path: str) -> tuple[int, dict, dict | None] | None:
+        """The mount whose mountPath holds `path` (longest match), with its volume."""
+        best = None
+        for i, m in self.mounts:
+            mp = m["mountPath"].rstrip("/") or "/"
+            if path == mp or path.startswith(mp + "/") or mp == "/":
+                if best is None or len(mp) > len(best[1]["mountPath"].rstrip("/")):
+                    best = (i, m)
+        if best is None:
+            return None
+        vol = self.template.volumes.get(best[1].get("name"))
+        return best[0], best[1], vol[1] if vol else None
+
+    def resource_count(self, resource: str) -> int:
+        res = as_dict(self.data.get("resources"))
+        for section in ("limits", "requests"):
+            v = as_dict(res.get(section)).get(resource)
+            try:
+                if v is not None:
+                    return int(str(v))
+            except ValueError:
+                return 0
+        return 0
+
+    @cached_property
+    def engine_args(self):  # -> EngineArgs | None
+        from .vllm_args import parse_engine_args
+        env = {k: v for k, (_, v) in self.env.items()}
+        try:
+            return parse_engine_args(self.data, self.pointer, env,
+                                     kserve_hf=self.template.engine_hint == "kserve-huggingface")
+        except (RecursionError, ValueError):  # pragma: no cover - defensive
+            return None
+
+    @cached_property
+    def is_engine(self) -> bool:
+        if self.init:
+            return False
+        hint = self.template.engine_hint
+        if hint == "llmisvc-main":
+            return self.name == "main"
+        args = self.engine_args
+        if args is not None and args.entrypoint == "kserve-huggingface":
+            backend = args.get("backend")
+            return not (backend and backend.value_text == "huggingface")
+        return image_mentions(self.image, ENGINE_IMAGE_WORD) or args is not None
+
+    @property
+    def device(self) -> str:
+        """`gpu`, `tpu`, `cpu`, `neuron` or `unknown`: the device the engine runs on."""
+        pod = self.template
+        if pod.requested("google.com/tpu"):
+            return "tpu"
+        if any(a.startswith("aws.amazon.com/neuron") for a in pod.accelerators):
+            return "neuron"
+        args = self.engine_args
+        flag = args.get("device") if args else None
+        if flag and flag.value_text in ("cpu", "tpu", "neuron", "hpu", "xpu"):
+            return flag.value_text
+        for word in ("vllm-cpu", "vllm-tpu", "vllm-neuron"):
+            if image_mentions(self.image, word):
+                return word.split("-")[1]
+        if any(pod.requested(r) for r in GPU_RESOURCES):
+            return "gpu"
+        return "unknown"
+
+    @property
+    def on_gpu(self) -> bool:
+        return self.device in ("gpu", "unknown")
+
+
+def iter_objects(data: Any, pointer: str = "", document: Any = None, depth: int = 0) -> Iterator[K8sObject]:
+    """Objects of a document: itself, or the items of a `*List` / OpenShift `Template`."""
+    if not isinstance(data, dict) or depth > 5:
+        return
+    kind = data.get("kind")
+    if isinstance(kind, str) and kind.endswith("List") and isinstance(data.get("items"), list):
+        for i, item in enumerate(data["items"]):
+            yield from iter_objects(item, f"{pointer}/items/{i}", document, depth + 1)
+        return
+    if kind == "Template" and isinstance(data.get("objects"), list):
+        for i, item in enumerate(data["objects"]):
+            yield from iter_objects(item, f"{pointer}/objects/{i}", document, depth + 1)
+        return
+    yield K8sObject(data, pointer, document)

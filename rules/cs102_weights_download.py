@@ -1,0 +1,43 @@
+"""## What it does
+Finds engines whose model is a Hugging Face Hub id (or `hf://` URI) with no persistent local
+source for the weights: no modelcar (`oci://` storageUri), no PersistentVolumeClaim, image or
+read-only CSI volume at the model path or the HF cache (`--download-dir`, `HF_HUB_CACHE`,
+`HF_HOME`). An `emptyDir` there does not count: it is empty again after every wake.
+
+## Why it matters for cold start
+A 70 GB model downloaded on every scale-from-zero costs minutes per wake, multiplied by every
+replica, and depends on Hub availability and rate limits.
+
+## Example
+```yaml
+args: ["vllm serve meta-llama/Llama-3.1-70B-Instruct"]
+```
+
+## Use instead
+Serve the weights from a digest-pinned OCI modelcar (`storageUri: oci://…@sha256:…`) or a
+PersistentVolumeClaim (ReadOnlyMany) mounted at the HF cache or a local path.
+
+## Fix safety
+No fix: where the weights should live is a platform decision.
+"""
+from typing import Iterator
+
+from cslint.model import Lever, RuleMeta, Scope, Severity, Violation
+from cslint.settings import Settings
+from cslint.weights import has_persistent_mount, hf_cache_dirs, model_source
+from cslint.workloads import Container
+
+META = RuleMeta(code="CS102", name="weights-downloaded-at-start", lever=Lever.WEIGHTS, severity=Severity.WARNING,
+                summary="Weights are downloaded from the Hub on every cold start", scope=Scope.CONTAINER,
+                engine_only=True, docs=__doc__)
+
+
+def check(c: Container, settings: Settings) -> Iterator[Violation]:
+    src = model_source(c)
+    if src.kind != "hub":
+        return
+    if any(has_persistent_mount(c, d) for d in hf_cache_dirs(c)):
+        return
+    yield Violation(f"model {src.ref!r} is downloaded from the Hugging Face Hub on every cold start — "
+                    "serve it from an OCI modelcar or a PersistentVolumeClaim at the HF cache",
+                    src.path or c.pointer, span=src.span)

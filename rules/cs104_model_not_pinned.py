@@ -1,0 +1,62 @@
+"""## What it does
+Finds model artifacts referenced by tag rather than digest: KServe `storageUri: oci://…`,
+LLMInferenceService `spec.model.uri: oci://…`, and image volumes (`volumes[].image.reference`).
+
+## Why it matters for cold start
+A modelcar is pulled like any image: a tag (or no tag) makes the kubelet default to
+`imagePullPolicy: Always` for `:latest`, so warm nodes re-pull tens of GB, and a moved tag serves
+different weights than the ones you tested.
+
+## Example
+```yaml
+storageUri: oci://registry.example.com/models/llama3:latest
+```
+
+## Use instead
+```yaml
+storageUri: oci://registry.example.com/models/llama3:v1@sha256:…
+```
+
+## Fix safety
+`cslint pin` resolves the digest and rewrites the reference; `--fix` applies it from the lock file.
+"""
+from typing import Iterator
+
+from cslint.images import parse_image
+from cslint.model import Lever, RuleMeta, Scope, Severity, Violation
+from cslint.settings import Settings
+from cslint.workloads import K8sObject, as_dict, as_list
+
+META = RuleMeta(code="CS104", name="model-artifact-not-pinned", lever=Lever.WEIGHTS, severity=Severity.WARNING,
+                summary="A modelcar or image volume is not pinned by digest", scope=Scope.OBJECT, docs=__doc__)
+
+
+def model_references(obj: K8sObject) -> Iterator[tuple[str, str, str]]:
+    """(reference without scheme, as written, JSON pointer) of every OCI model artifact."""
+    spec = obj.spec
+    candidates = []
+    if obj.kind == "InferenceService":
+        pred = as_dict(spec.get("predictor"))
+        candidates.append((as_dict(pred.get("model")).get("storageUri"), ("spec", "predictor", "model", "storageUri")))
+        candidates.append((pred.get("storageUri"), ("spec", "predictor", "storageUri")))
+        for i, s in enumerate(as_list(pred.get("storageUris"))):
+            candidates.append((as_dict(s).get("uri"), ("spec", "predictor", "storageUris", i, "uri")))
+    if obj.kind in ("LLMInferenceService", "LLMInferenceServiceConfig"):
+        candidates.append((as_dict(spec.get("model")).get("uri"), ("spec", "model", "uri")))
+    for value, path in candidates:
+        if isinstance(value, str) and value.startswith("oci://"):
+            yield value[len("oci://"):], value, obj.at(*path)
+    for tpl in obj.templates:
+        for i, vol in enumerate(as_list(tpl.spec.get("volumes"))):
+            ref = as_dict(as_dict(vol).get("image")).get("reference")
+            if isinstance(ref, str):
+                yield ref, ref, tpl.at("volumes", i, "image", "reference")
+
+
+def check(obj: K8sObject, settings: Settings) -> Iterator[Violation]:
+    for ref, written, path in model_references(obj):
+        parsed = parse_image(ref)
+        if parsed is not None and parsed.is_pinned:
+            continue
+        yield Violation(f"model artifact {written!r} is not pinned by digest: a moved tag re-pulls or serves "
+                        "other weights — pin it with @sha256 (run `cslint pin`)", path)
