@@ -174,7 +174,8 @@ class Document:
 
     def position(self, pointer: str, span: tuple[int, int] | None = None, key: bool = False) -> Position:
         node, key_node, missing = self.node_at(pointer)
-        target = key_node if (key or missing) and key_node is not None else node
+        block = isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and not node.flow_style
+        target = key_node if (key or missing or block) and key_node is not None else node
         if target is None:
             line = self.chunk.line + _first_content_line(self.chunk.text)
             return Position(line + 1, 1, line + 1, 1)

@@ -79,7 +79,8 @@ def _walk(obj: K8sObject, path: tuple[str, ...], shape: str, role: str,
             return
         node = as_dict(node).get(part)
         done = done + (part,)
-        if not isinstance(node, dict):
+        wanted = list if i + 1 < len(path) and path[i + 1] == "*" else dict
+        if not isinstance(node, wanted):
             return
     if shape == TEMPLATE:
         spec = node.get("spec")

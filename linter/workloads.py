@@ -218,7 +218,8 @@ class Container:
         env = {k: v for k, (_, v) in self.env.items()}
         try:
             return parse_engine_args(self.data, self.pointer, env,
-                                     kserve_hf=self.template.engine_hint == "kserve-huggingface")
+                                     kserve_hf=self.template.engine_hint == "kserve-huggingface",
+                                     llmisvc=self.template.engine_hint == "llmisvc-main" and self.name == "main")
         except (RecursionError, ValueError):  # pragma: no cover - defensive
             return None
 
