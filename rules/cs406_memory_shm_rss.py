@@ -45,7 +45,9 @@ def check(c: Container, settings: Settings) -> Iterator[Violation]:
         shm_bytes, shm_text = 0, "0 (disk-backed)"
     elif shm is not None and shm.size_limit is not None:
         # below the minimum, CS401's fix raises it: budget for what the pod will have
-        shm_bytes, shm_text = max(shm.size_limit, settings.shm_min), shm.size_text
+        shm_bytes = max(shm.size_limit, settings.shm_min)
+        shm_text = shm.size_text if shm.size_limit >= settings.shm_min else \
+            f"{format_bytes(settings.shm_min)} (its {shm.size_text} raised to the minimum)"
     else:
         shm_bytes, shm_text = settings.shm_min, f"{format_bytes(settings.shm_min)} (minimum)"
     buffer = streamer_buffer(c)
