@@ -35,7 +35,8 @@ from .images import parse_image
 LOCK_VERSION = 1
 DEFAULT_LOCK_NAME = "cslint.lock"
 
-__all__ = ["LOCK_VERSION", "DEFAULT_LOCK_NAME", "LockFileError", "LockEntry", "LockFile", "canonical_reference"]
+__all__ = ["LOCK_VERSION", "DEFAULT_LOCK_NAME", "LockFileError", "LockEntry", "LockFile", "canonical_reference",
+           "pin_reference"]
 
 
 class LockFileError(Exception):
@@ -249,3 +250,9 @@ class LockFile:
             raise LockFileError(f"{p}: cannot write lock file: {exc.strerror or exc}") from None
         self.path = p
         return p
+
+
+def pin_reference(written: str, digest: str) -> str:
+    """`written` (tag, `oci://` scheme and any old digest as written) pinned to `digest`:
+    `repo:tag@sha256:…`, keeping the tag for readers."""
+    return written.strip().split("@", 1)[0] + "@" + digest

@@ -308,7 +308,8 @@ class RegistryClient:
             if resp.status_code == 401 and authz.startswith("Bearer ") and \
                     self._creds(reference, image.registry) is None:
                 raise AuthError(reference, f"anonymous access to {image.registry}/{image.repository} "
-                                f"denied and no credentials were found (docker login {image.registry})",
+                                f"denied and no credentials were found (docker login {image.registry}); the "
+                                f"repository may also not exist",
                                 registry=image.registry, status=401)
             if resp.status_code not in (401, 403):
                 with self._auth.lock:

@@ -56,7 +56,8 @@ class _Lexer:
 
     def flush(self) -> None:
         if self.word_start is not None:
-            self.tokens.append(ShellToken("".join(self.word), self.word_start, self.word_end, False))
+            word = "".join(self.word)
+            self.tokens.append(ShellToken(word, self.word_start, self.word_end, False))
         self.word = []
         self.word_start = None
 

@@ -99,25 +99,24 @@ class EngineArgs:
 
     @property
     def model_token(self) -> Token | None:
-        """`vllm serve` takes the first positional; api_server ignores it (vLLM PR #22764)."""
-        if self.entrypoint in ("vllm-serve", "image-entrypoint") and self.positionals:
-            return self.positionals[0]
-        names = ("model", "model-id") if self.entrypoint == "kserve-huggingface" else ("model",)
-        for name in names:
-            flag = self.get(name)
-            if flag is not None and flag.value is not None:
-                return flag.value
-        return None
+        source = self._model_source()
+        return source[0] if source else None
 
     @property
     def model(self) -> str | None:
+        source = self._model_source()
+        return source[1] if source else None
+
+    def _model_source(self) -> tuple[Token, str] | None:
+        """`vllm serve` takes the first positional; api_server silently ignores it and serves
+        its default model (domain.md 1.4, vLLM PR #22764), so only `--model` counts there."""
         if self.entrypoint in ("vllm-serve", "image-entrypoint") and self.positionals:
-            return self.positionals[0].value
+            return self.positionals[0], self.positionals[0].value
         names = ("model", "model-id") if self.entrypoint == "kserve-huggingface" else ("model",)
         for name in names:
             flag = self.get(name)
-            if flag is not None and flag.value_text is not None:
-                return flag.value_text
+            if flag is not None and flag.value is not None and flag.value_text is not None:
+                return flag.value, flag.value_text
         return None
 
 
@@ -175,7 +174,7 @@ class _Scalars:
             items.append(Token(value, item_path, 0, len(text), True, used))
         return items
 
-    def shell_words(self, text: str, path: str, env: dict[str, str | None]) -> list[ShellToken]:
+    def shell_words(self, text: str, path: str) -> list[ShellToken]:
         self.by_path[path] = text
         return tokenize(text)
 
@@ -208,8 +207,6 @@ def _word_token(word: ShellToken, raw: str, path: str, env: dict[str, str | None
     return Token(value, path, word.start, word.end, False, used)
 
 
-
-
 def _without_redirections(words: list[ShellToken]) -> list[ShellToken]:
     """Drop `> file`, `2>&1` ...: the shell consumes them, vLLM never sees them."""
     kept: list[ShellToken] = []
@@ -237,7 +234,7 @@ class _Found:
 def _from_script(script: Token, scalars: _Scalars, env: dict[str, str | None]) -> _Found | None:
     """The first simple command of a `sh -c` script that starts vLLM."""
     raw = scalars.by_path.get(script.path, script.value)
-    words = scalars.shell_words(raw, script.path, env)
+    words = scalars.shell_words(raw, script.path)
     for segment in split_commands(words):
         tokens = [_word_token(w, raw, script.path, env) for w in _without_redirections(segment)]
         found = detect_entrypoint([t.value for t in tokens])
@@ -285,13 +282,13 @@ def _additional_args(container: dict, pointer: str, env: dict[str, str | None],
         if "valueFrom" in entry or not isinstance(value, str):
             return []
         path = f"{pointer}/env/{i}/value"
-        words = scalars.shell_words(value, path, env)
+        words = scalars.shell_words(value, path)
         return [_word_token(w, value, path, env) for w in _without_redirections(words) if not w.op]
     return []
 
 
 def _locate_engine(container: dict, pointer: str, env: dict[str, str | None],
-                   scalars: _Scalars, kserve_hf: bool) -> _Found | None:
+                   scalars: _Scalars, kserve_hf: bool, llmisvc: bool = False) -> _Found | None:
     command, args_raw = container.get("command"), container.get("args")
     if command is not None and not isinstance(command, list):
         return None
@@ -302,13 +299,15 @@ def _locate_engine(container: dict, pointer: str, env: dict[str, str | None],
         return _from_argv(cmd + args, scalars, env, point)
     if kserve_hf:
         return _Found("kserve-huggingface", tuple(args), False, point)
+    if llmisvc:  # LLMInferenceService's `main` container: KServe supplies the vLLM command
+        return _Found("llmisvc", tuple(args), False, point)
     if is_vllm_image(container.get("image")):
         return _Found("image-entrypoint", tuple(args), False, point, _duplicated(args))
     return _from_argv(args, scalars, env, point)  # an image without ENTRYPOINT runs args as is
 
 
 def parse_engine_args(container: dict, pointer: str, env: dict[str, str | None], *,
-                      kserve_hf: bool = False) -> EngineArgs | None:
+                      kserve_hf: bool = False, llmisvc: bool = False) -> EngineArgs | None:
     """The vLLM arguments a container runs with, or None when it does not start vLLM.
 
     `pointer` is the container's JSON pointer; `env` maps env names to literal values (None for
@@ -320,7 +319,7 @@ def parse_engine_args(container: dict, pointer: str, env: dict[str, str | None],
     env = {k: v for k, v in env.items() if isinstance(k, str)} if isinstance(env, dict) else {}
     pointer = pointer if isinstance(pointer, str) else ""
     scalars = _Scalars()
-    found = _locate_engine(container, pointer, env, scalars, kserve_hf)
+    found = _locate_engine(container, pointer, env, scalars, kserve_hf, llmisvc)
     if found is None:
         return None
     tokens = found.tokens + tuple(_additional_args(container, pointer, env, scalars))

@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["FlagSpelling", "split_flag", "canonical_name", "is_option_like", "takes_value", "takes_many",
-           "BOOLEAN_FLAGS", "MULTI_VALUE_FLAGS", "SHORT_ALIASES", "LONG_ALIASES"]
+__all__ = ["FlagSpelling", "split_flag", "canonical_name", "is_option_like", "takes_value",
+           "takes_many", "BOOLEAN_FLAGS", "MULTI_VALUE_FLAGS", "SHORT_ALIASES", "LONG_ALIASES"]
 
 # Single-dash short options declared next to the long ones (`-tp`, ...).
 SHORT_ALIASES: dict[str, str] = {
@@ -47,13 +47,14 @@ BOOLEAN_FLAGS: frozenset[str] = frozenset({
     "enforce-eager", "trust-remote-code", "skip-tokenizer-init", "enable-prompt-embeds",
     "disable-sliding-window", "disable-cascade-attn", "enable-sleep-mode", "enable-lora",
     "enable-lora-bias", "fully-sharded-loras", "enable-prefix-caching", "enable-chunked-prefill",
-    "disable-chunked-mm-input", "disable-custom-all-reduce", "enable-expert-parallel", "enable-eplb",
-    "enable-dbo", "disable-log-stats", "disable-log-requests", "enable-log-requests",
+    "disable-chunked-mm-input", "disable-custom-all-reduce", "enable-expert-parallel",
+    "enable-eplb", "enable-dbo", "disable-log-stats", "disable-log-requests", "enable-log-requests",
     "async-scheduling", "headless", "data-parallel-hybrid-lb", "data-parallel-external-lb",
     "data-parallel-multi-port-external-lb", "ray-workers-use-nsight",
     "disable-hybrid-kv-cache-manager", "calculate-kv-scales", "use-tqdm-on-load",
-    "kv-sharing-fast-prefill", "disable-async-output-proc", "enable-multimodal-encoder-data-parallel",
-    "disable-mm-preprocessor-cache", "use-v2-block-manager", "enable-reasoning",
+    "kv-sharing-fast-prefill", "disable-async-output-proc",
+    "enable-multimodal-encoder-data-parallel", "disable-mm-preprocessor-cache",
+    "use-v2-block-manager", "enable-reasoning",
     # OpenAI server
     "enable-auto-tool-choice", "disable-frontend-multiprocessing", "disable-fastapi-docs",
     "enable-request-id-headers", "enable-ssl-refresh", "enable-server-load-tracking",
@@ -62,8 +63,8 @@ BOOLEAN_FLAGS: frozenset[str] = frozenset({
     "allow-credentials", "enable-offline-docs", "exclude-tools-when-tool-choice-none",
     "log-error-stack",
     # KServe huggingfaceserver
-    "return-token-type-ids", "return-probabilities", "disable-lower-case",
-    "disable-special-tokens", "return-raw-logits", "enable-docs-url", "disable-log-requests",
+    "return-token-type-ids", "return-probabilities", "disable-lower-case", "disable-special-tokens",
+    "return-raw-logits", "enable-docs-url", "disable-log-requests",
     # generic
     "help", "version",
 })
@@ -97,7 +98,8 @@ def is_option_like(word: str) -> bool:
 
 
 def canonical_name(name: str) -> str:
-    """Canonical form of a flag name given with or without dashes (`tp`, `--gpu_memory_utilization`)."""
+    """Canonical form of a flag name as rules may spell it: `max_model_len`, `--max-model-len`,
+    `-tp`. Bare names are long names, so `tp` stays `tp`; give short aliases with their dash."""
     if name.startswith("--") or not name.startswith("-"):
         return _canonical_long(name.lstrip("-"))
     spelling = split_flag(name)
