@@ -10,7 +10,8 @@ import click
 
 from . import __version__
 from .model import Applicability, Severity
-from .settings import GOALS, PROFILES, Settings
+from .profiles import ProfileChoice  # profiles come from the rules
+from .settings import GOALS, Settings
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -43,7 +44,7 @@ CHECK_OPTIONS = [
     click.option("--select", default=None, help="Codes or prefixes to check (e.g. CS4,CS201)."),
     click.option("--ignore", default=None, help="Codes or prefixes to skip."),
     click.option("--extend-select", default=None),
-    click.option("--profile", type=click.Choice(PROFILES), default=None),
+    click.option("--profile", type=ProfileChoice(), default=None),
     click.option("--goal", type=click.Choice(GOALS), default=None),
     click.option("--k8s-version", default=None),
     click.option("--no-schema", is_flag=True, help="Skip Kubernetes schema validation (CS001)."),
@@ -60,6 +61,15 @@ CHECK_OPTIONS = [
     click.option("--isolated", is_flag=True, help="Ignore configuration files."),
     click.option("--disallow-suppressions", is_flag=True),
     click.option("--max-file-size", type=int, default=None, help="Bytes; larger files are a CS000 finding."),
+    click.option("--lock", "lock", type=click.Path(dir_okay=False), default=None,
+                 help="Lock file for CS201/CS104 fixes (default cslint.lock beside the config)."),
+    click.option("--online", is_flag=True, help="Inspect images in their registries (CS210, CS211)."),
+    click.option("--insecure-registry", "insecure_registry", multiple=True, metavar="HOST[:PORT]",
+                 help="Registry to reach over plain HTTP (repeatable)."),
+    click.option("--kustomize", "kustomize", multiple=True, type=click.Path(file_okay=False),
+                 help="Render DIR with `kubectl kustomize` and lint the output (repeatable)."),
+    click.option("-j", "--jobs", type=click.IntRange(min=0), default=None,
+                 help="Worker processes for large runs (default: CPU count; 1 = serial)."),
     click.option("--debug", is_flag=True, hidden=True),
 ]
 
@@ -77,7 +87,7 @@ def check(paths: tuple[str, ...], **opts: Any) -> None:
     """Lint manifests (files, directories, or - for stdin)."""
     from .runner import run_check
     try:
-        code = run_check(list(paths) or ["."], opts)
+        code = run_check(list(paths) or ([] if opts.get("kustomize") else ["."]), opts)
     except click.exceptions.Exit:
         raise
     except UsageError as exc:
@@ -120,13 +130,14 @@ def base_settings(opts: dict[str, Any]) -> Settings:
 
 @main.command("rules")
 @click.option("--output-format", type=click.Choice(["text", "json"]), default="text")
-@click.option("--profile", type=click.Choice(PROFILES), default=None)
-def rules_cmd(output_format: str, profile: str | None) -> None:
+@click.option("--profile", type=ProfileChoice(), default=None)
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None)
+def rules_cmd(output_format: str, profile: str | None, config_file: str | None) -> None:
     """List the rules: code, name, lever, severity, fixable."""
     import json
 
     from .registry import all_rules
-    rows = all_rules()
+    rows = all_rules(configured_settings(config_file))
     if output_format == "json":
         click.echo(json.dumps([{
             "code": r.code, "name": r.meta.name, "lever": r.meta.lever.value, "severity": str(r.meta.severity),
@@ -143,12 +154,13 @@ def rules_cmd(output_format: str, profile: str | None) -> None:
 @main.command("rule")
 @click.argument("code")
 @click.option("--output-format", type=click.Choice(["text", "json"]), default="text")
-def rule_cmd(code: str, output_format: str) -> None:
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None)
+def rule_cmd(code: str, output_format: str, config_file: str | None) -> None:
     """Print a rule's documentation."""
     import json
 
     from .registry import get_rule
-    rule = get_rule(code)
+    rule = get_rule(code, configured_settings(config_file))
     if rule is None:
         click.echo(f"cslint: error: unknown rule {code!r} (see `cslint rules`)", err=True)
         sys.exit(EXIT_ERROR)
@@ -164,6 +176,16 @@ def rule_cmd(code: str, output_format: str) -> None:
                f"{' Profile: ' + m.profile + '.' if m.profile else ''}\n{fix}\n\n{m.summary}.\n\n{m.docs.strip()}")
 
 
+def configured_settings(config_file: str | None) -> Settings:
+    """Settings of the configuration in effect, so custom rules are listed and documented too."""
+    from .config import ConfigError, load_settings
+    try:
+        return load_settings(config_file)[0]
+    except ConfigError as exc:
+        click.echo(f"cslint: error: {exc}", err=True)
+        sys.exit(EXIT_ERROR)
+
+
 def unified_diff(path: str, before: str, after: str) -> str:
     return "".join(difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True),
                                         fromfile=f"a/{path}", tofile=f"b/{path}"))
@@ -171,3 +193,23 @@ def unified_diff(path: str, before: str, after: str) -> str:
 
 def required_applicability(opts: dict[str, Any]) -> Applicability:
     return Applicability.UNSAFE if opts.get("unsafe_fixes") else Applicability.SAFE
+
+
+from .pin import pin_cmd  # noqa: E402  (the command module imports this one)
+
+main.add_command(pin_cmd)
+
+from .config_cmd import config_cmd  # noqa: E402
+from .docs import docs_cmd  # noqa: E402
+
+main.add_command(config_cmd)
+main.add_command(docs_cmd)
+
+from .webhook.commands import serve_cmd, webhook_group  # noqa: E402  (heavy imports stay inside)
+
+main.add_command(serve_cmd)
+main.add_command(webhook_group)
+
+from .explain import explain_cold_start  # noqa: E402
+
+main.add_command(explain_cold_start)

@@ -6,17 +6,21 @@ documents that have findings.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Iterator
 
 from .documents import Document, parse_documents
+from .masking import mask, secret_values
 from .model import Finding, Lever, Position, Scope, Severity, Violation
 from .registry import Rule, active_rules, get_rule
+from .scaling import ScaleContext, collect_scale_context
 from .settings import Settings
 from .sources import SourceText
 from .workloads import Container, K8sObject, PodTemplate, iter_objects
 
 PARSE_ERROR_CODE = "CS000"
+# kinds `collect_scale_context` reads: only files whose text names one are parsed in the pre-pass
+CONTEXT_KINDS = ("ScaledObject",)
 
 
 @dataclass
@@ -34,6 +38,13 @@ class FileResult:
     source: SourceText
     documents: list[Document]
     findings: list[Finding] = field(default_factory=list)
+    finished: bool = False  # filters run and positions resolved
+
+
+def release(result: FileResult) -> None:
+    """Drop the parsed data and node trees of a finished file; findings and text stay."""
+    for doc in result.documents:
+        doc.release()
 
 
 # Post-processing stages added by other parts (suppressions): (results, settings) -> None
@@ -50,22 +61,81 @@ class Linter:
         self.settings = settings
         self.rules = active_rules(settings)
         self._parse_rule = get_rule(PARSE_ERROR_CODE)
+        self.context = ScaleContext()  # run-wide facts (KEDA targets), attached to every object
+        self.run_results: list[FileResult] = []  # the last run, for set rules when one file is re-linted
+        self._set_cache: dict[int, tuple[FileResult, list[K8sObject]]] = {}
 
     # -- entry points -------------------------------------------------------------------------
     def lint_sources(self, sources: Iterable[SourceText]) -> list[FileResult]:
-        results = [self.lint_file(src) for src in sources]
-        self.lint_set(results)
-        self.finish(results)
+        sources = list(sources)
+        early = self.collect_context(sources)
+        results = [self.lint_streamed(src, early.pop(i, None)) for i, src in enumerate(sources)]
+        return self.complete(results)
+
+    def collect_context(self, sources: list[SourceText]) -> dict[int, list[Document]]:
+        """Cheap pre-pass for cross-object facts per-object rules need (KEDA ScaledObject targets).
+        Only files that mention a context kind are parsed; their documents are returned by index
+        so they are not parsed twice."""
+        early = {i: self._parse(src) for i, src in enumerate(sources)
+                 if src.text is not None and any(k in src.text for k in CONTEXT_KINDS)}
+        self.context = collect_scale_context(
+            obj for docs in early.values() for doc in docs if doc.error is None
+            for obj in iter_objects(doc.data, "", doc))
+        return early
+
+    def lint_streamed(self, src: SourceText, docs: list[Document] | None = None) -> FileResult:
+        """Lint one file and, unless set rules need its objects, finish it and drop its parsed
+        data at once: memory stays flat in the number of files."""
+        result = self.lint_file(src, docs)
+        if not self._needed_by_set(result):
+            self.finish([result])
+            release(result)
+        else:  # kept for set rules: positions now, while the node trees exist, then drop the trees
+            resolve_positions(result)
+            for doc in result.documents:
+                doc.release_tree()
+        return result
+
+    def complete(self, results: list[FileResult]) -> list[FileResult]:
+        """Set rules over the files kept for them, then their filters and positions."""
+        self.run_results = results
+        pending = [r for r in results if not r.finished]
+        self.lint_set(pending)
+        self.finish(pending)
         return results
 
-    def lint_file(self, src: SourceText) -> FileResult:
+    def _needed_by_set(self, result: FileResult) -> bool:
+        rules = self.rules[Scope.SET]
+        if not rules:
+            return False
+        kinds = {k for rule in rules for k in getattr(rule.meta, "kinds", ())}
+        if any(not getattr(rule.meta, "kinds", ()) for rule in rules):
+            return True  # a set rule that reads every kind: keep everything
+        return any(obj.kind in kinds for doc in result.documents if doc.error is None
+                   for obj in iter_objects(doc.data, "", doc))
+
+    def lint_in_run(self, src: SourceText) -> FileResult:
+        """Lint one file again within the last run (the fixer's re-lint): set rules still see the
+        run's other files, and later re-lints see this file's new text."""
+        result = self.lint_file(src)
+        others = [r for r in self.run_results if r.source.path != src.path]
+        self.lint_set([result], others)
+        self.run_results = others + [result]
+        self.finish([result])
+        return result
+
+    @staticmethod
+    def _parse(src: SourceText) -> list[Document]:
+        return [] if src.text is None else list(parse_documents(src.path, src.text))
+
+    def lint_file(self, src: SourceText, docs: list[Document] | None = None) -> FileResult:
         if src.text is None:
             result = FileResult(src, [])
             result.findings.append(self._parse_finding(src.path, 0, src.error or "unreadable",
                                                        Position(src.error_line + 1, src.error_column + 1,
                                                                 src.error_line + 1, src.error_column + 1)))
             return result
-        docs = list(parse_documents(src.path, src.text))
+        docs = self._parse(src) if docs is None else docs
         result = FileResult(src, docs)
         for doc in docs:
             result.findings.extend(self.lint_document(doc))
@@ -73,17 +143,18 @@ class Linter:
 
     def lint_document(self, doc: Document) -> list[Finding]:
         if doc.error is not None:
-            line = doc.chunk.line + doc.error.line
-            pos = Position(line + 1, doc.error.column + 1, line + 1, doc.error.column + 1)
+            line, column = _inside_chunk(doc.chunk.text, doc.error.line, doc.error.column)
+            line += doc.chunk.line
+            pos = Position(line + 1, column + 1, line + 1, column + 1)
             return [self._parse_finding(doc.file, doc.index, doc.error.message, pos)]
         out: list[Finding] = []
         for obj in iter_objects(doc.data, "", doc):
+            obj.context = self.context  # type: ignore[attr-defined]
             out.extend(self.lint_object(obj))
         return out
 
     def lint_object(self, obj: K8sObject) -> list[Finding]:
         out: list[Finding] = []
-        doc = obj.document
         for rule in self.rules[Scope.OBJECT]:
             out.extend(self._run(rule, obj, obj, None))
         for tpl in self._templates(obj):
@@ -96,25 +167,34 @@ class Linter:
                     if rule.meta.gpu_only and not c.on_gpu:
                         continue
                     out.extend(self._run(rule, c, obj, c.name or None))
-        del doc
         return out
 
-    def lint_set(self, results: list[FileResult]) -> None:
+    def lint_set(self, results: list[FileResult], others: Iterable[FileResult] = ()) -> None:
+        """Set rules over the objects of `results` and `others`; findings only for `results`."""
         rules = self.rules[Scope.SET]
         if not rules:
             return
         objset = ObjectSet()
         owner: dict[int, FileResult] = {}
         for result in results:
-            for doc in result.documents:
-                if doc.error is None:
-                    for obj in iter_objects(doc.data, "", doc):
-                        objset.objects.append(obj)
-                        owner[id(obj)] = result
+            for obj in self._objects_of(result):
+                objset.objects.append(obj)
+                owner[id(obj)] = result
+        for result in others:  # unchanged files: their objects (and cached pod templates) are reused
+            cached = self._set_cache.get(id(result))
+            if cached is None or cached[0] is not result:
+                cached = self._set_cache[id(result)] = (result, self._objects_of(result))
+            objset.objects.extend(cached[1])
         for rule in rules:
             for obj, violation in self._safe_check(rule, objset):
-                finding = self._finding(rule, violation, obj, violation.container)
-                owner[id(obj)].findings.append(finding)
+                if id(obj) in owner:
+                    owner[id(obj)].findings.append(self._finding(rule, violation, obj, violation.container))
+
+    def _objects_of(self, result: FileResult) -> list[K8sObject]:
+        objects = [obj for doc in result.documents if doc.error is None for obj in iter_objects(doc.data, "", doc)]
+        for obj in objects:
+            obj.context = self.context  # type: ignore[attr-defined]
+        return objects
 
     def finish(self, results: list[FileResult]) -> None:
         for fn in _finding_filters:
@@ -122,6 +202,7 @@ class Linter:
         for result in results:
             resolve_positions(result)
             result.findings.sort(key=Finding.sort_key)
+            result.finished = True
 
     # -- helpers ------------------------------------------------------------------------------
     @staticmethod
@@ -147,12 +228,17 @@ class Linter:
 
     def _finding(self, rule: Rule, v: Violation, obj: K8sObject, container: str | None) -> Finding:
         doc = obj.document
+        secrets = secret_values(obj)  # reports go to CI logs and SARIF uploads: never a credential
+        fix = v.fix
+        if fix is not None and fix.title and mask(fix.title, secrets) != fix.title:
+            fix = replace(fix, title=mask(fix.title, secrets))
         return Finding(
             code=rule.code, name=rule.meta.name,
             severity=self.settings.severity_for(rule.code, rule.meta.severity),
-            message=v.message, file=doc.file if doc else "<object>", document=doc.index if doc else 0,
-            path=v.path, object=obj.ref, container=container, fix=v.fix, span=v.span, key=v.key,
-            lever=rule.meta.lever, extra={"document": doc},
+            message=mask(v.message, secrets), file=doc.file if doc else "<object>",
+            document=doc.index if doc else 0,
+            path=v.path, object=obj.ref, container=container, fix=fix, span=v.span, key=v.key,
+            lever=rule.meta.lever, extra={"document": doc, "secrets": secrets} if secrets else {"document": doc},
         )
 
     def _parse_finding(self, file: str, index: int, message: str, pos: Position) -> Finding:
@@ -166,6 +252,15 @@ class RuleCrash(Exception):
     def __init__(self, code: str, exc: BaseException):
         super().__init__(f"internal error in rule {code}: {type(exc).__name__}: {exc}")
         self.code = code
+
+
+def _inside_chunk(text: str, line: int, column: int) -> tuple[int, int]:
+    """A parser mark clamped into the text: PyYAML reports end-of-input errors one line past the
+    last line of a file without a final newline."""
+    lines = text.split("\n")
+    if line >= len(lines):
+        return len(lines) - 1, len(lines[-1])
+    return line, min(column, len(lines[line]))
 
 
 def resolve_positions(result: FileResult) -> None:

@@ -18,7 +18,7 @@ import jsonpatch
 from .documents import Document, parse_documents, split_pointer
 from .engine import FileResult, Linter
 from .model import Applicability, Finding
-from .textedit import EditError, apply_edits, edits_for
+from .textedit import EditError, TextEdit, apply_edits, edits_for
 
 MAX_ITERATIONS = 100
 
@@ -55,12 +55,14 @@ def select_fixes(findings: list[Finding], required: Applicability) -> dict[int, 
     claimed: dict[int, set[tuple[str, ...]]] = {}
     seen_ops: dict[int, list[tuple]] = {}
     for f in sorted(findings, key=Finding.sort_key):
-        if f.suppressed or f.fix is None or f.fix.applicability < required or not f.fix.operations:
+        if f.suppressed or f.fix is None or f.fix.applicability < required:
             continue
-        key = tuple(sorted(map(repr, f.fix.operations)))
+        if not f.fix.operations and not f.fix.comment_edits and not f.fix.new_documents:
+            continue
+        key = tuple(sorted(map(repr, f.fix.operations + f.fix.comment_edits + f.fix.new_documents)))
         if key in seen_ops.setdefault(f.document, []):
             continue  # the same edit from two findings is applied once
-        paths = {touched(op) for op in f.fix.operations}
+        paths = {touched(op) for op in f.fix.operations} | {("#", str(a)) for a, _, _ in f.fix.comment_edits}
         if conflicts(paths, claimed.setdefault(f.document, set())):
             continue
         claimed[f.document] |= paths
@@ -83,8 +85,10 @@ def fix_text(path: str, text: str, linter: Linter, required: Applicability,
             return outcome
         try:
             new_text = _apply_plan(text, result.documents, plan)
-        except FixFailed as exc:
+        except FixFailed as exc:  # as ruff: revert every pass, never write a half-fixed file
             outcome.error = str(exc)
+            outcome.text = text = outcome.original
+            outcome.fixed.clear()
             return outcome
         for findings in plan.values():
             for f in findings:
@@ -111,7 +115,8 @@ def _apply_plan(text: str, documents: list[Document], plan: dict[int, list[Findi
         ops = [op for f in plan[index] for op in f.fix.operations]
         codes = ", ".join(sorted({f.code for f in plan[index]}))
         try:
-            new_chunk = apply_edits(doc.chunk.text, edits_for(doc.chunk.text, doc.root, ops))
+            comments = [TextEdit(a, b, c) for f in plan[index] for a, b, c in f.fix.comment_edits]
+            new_chunk = apply_edits(doc.chunk.text, edits_for(doc.chunk.text, doc.root, ops) + comments)
         except (EditError, KeyError, ValueError, TypeError) as exc:
             raise FixFailed(f"fix {codes} could not be applied to document {index}: {exc}; file left unchanged") from None
         _verify(doc, new_chunk, ops, codes)
@@ -119,7 +124,28 @@ def _apply_plan(text: str, documents: list[Document], plan: dict[int, list[Findi
         pieces.append(new_chunk)
         pos = doc.chunk.start + len(doc.chunk.text)
     pieces.append(text[pos:])
-    return "".join(pieces)
+    return append_documents("".join(pieces), [d for fs in plan.values() for f in fs for d in f.fix.new_documents])
+
+
+def append_documents(text: str, documents: list[dict[str, Any]]) -> str:
+    """Whole new documents (`Fix.new_documents`) go at the end of the file as `---` YAML, each
+    once, and must parse back to exactly themselves."""
+    import yaml
+    unique: list[dict[str, Any]] = []
+    for d in documents:
+        if d not in unique:
+            unique.append(d)
+    if not unique:
+        return text
+    added = "".join("---\n" + yaml.safe_dump(d, sort_keys=False, default_flow_style=False, allow_unicode=True,
+                                              width=4096) for d in unique)
+    reparsed = list(parse_documents("<fix>", added))
+    if [r.data for r in reparsed] != unique or any(r.error for r in reparsed):
+        raise FixFailed("new documents of a fix do not round-trip through YAML; file left unchanged")
+    text += "" if not text or text.endswith("\n") else "\n"
+    if text.rstrip().endswith("\n---") or text.strip() == "---":  # the file already ends with a marker
+        added = added[len("---\n"):]
+    return text + added
 
 
 def _verify(doc: Document, new_chunk: str, ops: list[dict[str, Any]], codes: str) -> None:
@@ -136,13 +162,16 @@ def _verify(doc: Document, new_chunk: str, ops: list[dict[str, Any]], codes: str
 
 def _lint_text(linter: Linter, path: str, text: str) -> FileResult:
     from .sources import SourceText
-    result = linter.lint_file(SourceText(path, text))
-    linter.finish([result])
-    return result
+    return linter.lint_in_run(SourceText(path, text))  # set rules (CS301, CS504) see the whole run
 
 
 def write_atomic(path: str, text: str, expected_original: str, bom: bool = False) -> None:
-    """Replace the file only if it still holds what was read; keep its mode."""
+    """Replace the file only if it still holds what was read; keep its mode. A symlink is
+    followed (its target is replaced, the link stays), and a read-only file is refused even when
+    its directory would allow the rename."""
+    path = os.path.realpath(path)
+    if not os.access(path, os.W_OK) or not os.stat(path).st_mode & 0o222:  # root ignores the bits
+        raise PermissionError(13, "file is read-only", path)
     data = (b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8")
     with open(path, "rb") as fh:
         current = fh.read()

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 DOCKER_HUB = "docker.io"
 DOCKER_HUB_API = "registry-1.docker.io"
 _DIGEST = re.compile(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$")
 _TAG = re.compile(r"^[\w][\w.-]{0,127}$")
+_UNUSABLE = re.compile(r"\s|\{\{|\$\{")
 
 
 @dataclass(frozen=True)
@@ -53,8 +55,13 @@ def parse_image(raw: str) -> ImageRef | None:
     """Parse a reference; None when it is not a usable reference (empty, templated, spaces)."""
     if not isinstance(raw, str):
         return None
+    return _parse(raw)
+
+
+@lru_cache(maxsize=4096)  # manifests repeat the same few images thousands of times
+def _parse(raw: str) -> ImageRef | None:
     ref = raw.strip()
-    if not ref or any(c.isspace() for c in ref) or "{{" in ref or "${" in ref:
+    if not ref or _UNUSABLE.search(ref):
         return None
     digest = None
     if "@" in ref:

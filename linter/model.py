@@ -88,6 +88,9 @@ class RuleMeta:
     engine_only: bool = False  # container rules: only LLM engine containers
     gpu_only: bool = False  # container rules: skip engines that run on TPU/CPU/Neuron
     docs: str = ""
+    # set rules: the kinds they read. The engine keeps parsed data only for files holding these
+    # kinds until the set rules have run; empty means every kind (memory then grows with the run).
+    kinds: tuple[str, ...] = ()
 
     @property
     def help_uri(self) -> str:
@@ -101,10 +104,21 @@ class Fix:
     applicability: Applicability
     operations: tuple[dict[str, Any], ...]
     title: str
+    # text-only edits the data cannot express (removing a comment): (start, end, new text),
+    # offsets into the finding's document chunk
+    comment_edits: tuple[tuple[int, int, str], ...] = ()
+    # whole documents the fix adds (a PriorityClass, a pause Deployment): the fixer appends them
+    # as `---` YAML at the end of the finding's file; an admission webhook can only warn about them
+    new_documents: tuple[dict[str, Any], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        return {"applicability": str(self.applicability), "title": self.title,
-                "patch": [dict(op) for op in self.operations]}
+        out = {"applicability": str(self.applicability), "title": self.title,
+               "patch": [dict(op) for op in self.operations]}
+        if self.comment_edits:
+            out["comment_edits"] = [{"start": a, "end": b, "content": c} for a, b, c in self.comment_edits]
+        if self.new_documents:
+            out["new_documents"] = [dict(d) for d in self.new_documents]
+        return out
 
 
 @dataclass(frozen=True)
@@ -175,6 +189,13 @@ class Finding:
     def sort_key(self) -> tuple:
         return (self.file, self.line, self.column, self.code)
 
+    def _fix_json(self) -> dict[str, Any] | None:
+        """The fix as reported: operations keep their data for --fix, reports mask credentials."""
+        if self.fix is None:
+            return None
+        from .masking import mask_json  # only when a report is written
+        return mask_json(self.fix.to_json(), self.extra.get("secrets", ()))
+
     def to_json(self) -> dict[str, Any]:
         pos = self.position or Position(1, 1, 1, 1)
         return {
@@ -193,5 +214,5 @@ class Finding:
             "object": self.object.to_json() if self.object else None,
             "container": self.container,
             "path": self.path,
-            "fix": self.fix.to_json() if self.fix else None,
+            "fix": self._fix_json(),
         }

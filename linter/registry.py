@@ -9,7 +9,9 @@ from types import ModuleType
 from typing import Callable, Iterator
 
 from .model import RuleMeta, Scope
-from .settings import Settings, is_selected
+from .settings import Settings, code_matches, is_selected
+
+BUILTIN_PREFIX = "CS"
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,13 @@ def active_rules(settings: Settings) -> dict[Scope, list[Rule]]:
             continue
         if rule.meta.code == "CS001" and not settings.schema:
             continue
-        if is_selected(rule.code, settings):
+        if is_selected(rule.code, settings) or _declared_and_default(rule, settings):
             by_scope[rule.meta.scope].append(rule)
     return by_scope
+
+
+def _declared_and_default(rule: Rule, settings: Settings) -> bool:
+    """Rules declared in configuration join the default selection (declaring them is the opt-in);
+    an explicit `select` narrows as usual, and `ignore` turns them off."""
+    return (not rule.code.startswith(BUILTIN_PREFIX) and settings.select == Settings().select
+            and not code_matches(rule.code, settings.ignore))

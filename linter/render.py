@@ -65,37 +65,52 @@ def flow(value: Any, style: Style) -> str:
     return render_scalar(value, style.quote)
 
 
-def block(value: Any, indent: int, style: Style) -> list[str]:
-    """Lines (with their indentation) of a collection written in block style at `indent`."""
+def block(value: Any, indent: int, style: Style, flow_leaves: bool = False) -> list[str]:
+    """Lines (with their indentation) of a collection written in block style at `indent`.
+    With `flow_leaves`, nested collections of scalars are written in flow style (`{a: 1}`), as
+    the siblings of the new value are."""
     pad = " " * indent
     lines: list[str] = []
     if isinstance(value, dict):
         for k, v in value.items():
             key = render_scalar(k, style.quote)
-            if isinstance(v, dict) and v:
+            if isinstance(v, (dict, list)) and v and not (flow_leaves and _is_leaf(v)):
+                nested = indent + (style.step if isinstance(v, dict) or style.indent_sequences else 0)
                 lines.append(f"{pad}{key}:")
-                lines.extend(block(v, indent + style.step, style))
-            elif isinstance(v, list) and v:
-                lines.append(f"{pad}{key}:")
-                lines.extend(block(v, indent + (style.step if style.indent_sequences else 0), style))
+                lines.extend(block(v, nested, style, flow_leaves))
             else:
                 lines.append(f"{pad}{key}: {flow(v, style)}")
         return lines
     if isinstance(value, list):
         for item in value:
-            lines.extend(sequence_item(item, indent, style))
+            lines.extend(sequence_item(item, indent, style, None, flow_leaves))
         return lines
     return [pad + flow(value, style)]
 
 
-def sequence_item(item: Any, dash_col: int, style: Style, item_col: int | None = None) -> list[str]:
+def _is_leaf(value: Any) -> bool:
+    items = value.values() if isinstance(value, dict) else value
+    return all(not isinstance(v, (dict, list)) for v in items)
+
+
+def sequence_item(item: Any, dash_col: int, style: Style, item_col: int | None = None,
+                  flow_leaves: bool = False) -> list[str]:
     """`- item` lines; mapping items put their first key on the dash line."""
     item_col = dash_col + 2 if item_col is None else item_col
     pad = " " * dash_col
     gap = " " * max(1, item_col - dash_col - 1)
     if isinstance(item, dict) and item:
-        inner = block(item, item_col, style)
+        inner = block(item, item_col, style, flow_leaves)
         return [pad + "-" + gap + inner[0][item_col:]] + inner[1:]
-    if isinstance(item, list) and item:
-        return [pad + "-" + gap + flow(item, style)]
     return [pad + "-" + gap + flow(item, style)]
+
+
+def sibling_flow_style(item: Any) -> tuple[bool, bool]:
+    """(item is flow, its nested collections are all flow): how a sibling of a new item is written."""
+    if not isinstance(item, (yaml.MappingNode, yaml.SequenceNode)):
+        return False, False
+    if item.flow_style:
+        return True, True
+    nested = [v for _, v in item.value] if isinstance(item, yaml.MappingNode) else list(item.value)
+    nested = [v for v in nested if isinstance(v, (yaml.MappingNode, yaml.SequenceNode)) and v.value]
+    return False, bool(nested) and all(v.flow_style for v in nested)

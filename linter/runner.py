@@ -1,6 +1,7 @@
 """One `cslint check` run: read sources, lint, fix when asked, report, choose the exit code."""
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any, TextIO
 
@@ -10,14 +11,16 @@ from .cli import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, UsageError, base_setting
 from .config import ConfigError
 from .engine import FileResult, Linter, RuleCrash
 from .fixer import FixOutcome, fix_text, write_atomic
+from .lockfile import LockFileError
+from .prepare import with_lock_file, with_online_inspection
 from .reporters import FORMATS, report
 from .sources import MAX_FILE_BYTES, SourceError, SourceText, decode, discover, read_source
 
 
 def run_check(paths: list[str], opts: dict[str, Any]) -> int:
     try:
-        settings = base_settings(opts)
-    except (ConfigError, ValueError) as exc:
+        settings = with_lock_file(base_settings(opts), opts)
+    except (ConfigError, LockFileError, ValueError) as exc:
         raise UsageError(str(exc)) from None
     fmt = opts.get("output_format") or "text"
     if fmt not in FORMATS:
@@ -26,25 +29,33 @@ def run_check(paths: list[str], opts: dict[str, Any]) -> int:
         raise UsageError("'-' (stdin) can be given once")
     max_bytes = opts.get("max_file_size") or MAX_FILE_BYTES
     try:
-        sources = [_read(p, opts, max_bytes) for p in discover(paths)]
+        sources = _sources(paths, opts, max_bytes)
     except SourceError as exc:
         raise UsageError(str(exc)) from None
+    if opts.get("online"):
+        settings = with_online_inspection(settings, sources, opts, lambda m: click.echo(f"cslint: warning: {m}", err=True))
     linter = Linter(settings)
+    fixing = opts.get("fix") or opts.get("diff")
     try:
-        results = linter.lint_sources(sources)
+        if fixing:  # the fixer re-lints within this run: serial
+            results = linter.lint_sources(sources)
+        else:
+            from .parallel import lint_parallel
+            results = lint_parallel(linter, sources, opts.get("jobs"))
     except RuleCrash as exc:
         raise RuntimeError(str(exc)) from None
-    fixing = opts.get("fix") or opts.get("diff")
     write_errors = 0
     if fixing:
         results, write_errors = _fix(results, linter, opts)
-    out = _open_output(opts.get("output_file"))
+    # `cslint --fix -` is a filter: stdout carries the fixed text, so the report goes to stderr
+    filtering = opts.get("fix") and not opts.get("diff") and "-" in paths and not opts.get("output_file")
+    out = sys.stderr if filtering else _open_output(opts.get("output_file"))
     try:
         if not opts.get("diff") or fmt != "text" or not fixing:
             report(fmt, results, settings, out, show_source=opts.get("show_source"),
                    statistics=opts.get("statistics"))
     finally:
-        if out is not sys.stdout:
+        if out not in (sys.stdout, sys.stderr):
             out.close()
     if write_errors:
         return EXIT_ERROR
@@ -54,6 +65,17 @@ def run_check(paths: list[str], opts: dict[str, Any]) -> int:
         return EXIT_CLEAN
     failing = [f for r in results for f in r.findings if not f.suppressed and f.severity >= settings.fail_on]
     return EXIT_FINDINGS if failing else EXIT_CLEAN
+
+
+def _sources(paths: list[str], opts: dict[str, Any], max_bytes: int) -> list[SourceText]:
+    """Kustomization directories are rendered with kubectl; everything else is read as is."""
+    from .kustomize import kustomization_file, render
+    rendered = list(opts.get("kustomize") or ())
+    plain = []
+    for p in paths:
+        is_kustomization = p != "-" and os.path.isdir(p) and kustomization_file(p)
+        (rendered if is_kustomization else plain).append(p)
+    return [render(d, max_bytes) for d in rendered] + [_read(p, opts, max_bytes) for p in discover(plain)]
 
 
 def _read(path: str, opts: dict[str, Any], max_bytes: int) -> SourceText:
@@ -82,12 +104,14 @@ def _fix(results: list[FileResult], linter: Linter, opts: dict[str, Any]) -> tup
     for result in results:
         src = result.source
         if src.text is None or not any(f.fix for f in result.findings):
+            if _is_stdin(src, opts) and not opts.get("diff") and src.text is not None:
+                _write_stdout(src.text, src.bom)  # a filter echoes what it cannot fix
             new_results.append(result)
             continue
         outcome = fix_text(src.path, src.text, linter, required)
         if outcome.error:
             click.echo(f"cslint: {src.path}: {outcome.error}", err=True)
-        if outcome.changed:
+        if outcome.changed or _is_stdin(src, opts):
             errors += _deliver(outcome, src, opts)
         new_results.append(_relint(linter, src, outcome.text) if outcome.changed else result)
     return new_results, errors
@@ -95,16 +119,20 @@ def _fix(results: list[FileResult], linter: Linter, opts: dict[str, Any]) -> tup
 
 def _deliver(outcome: FixOutcome, src: SourceText, opts: dict[str, Any]) -> int:
     if opts.get("diff"):
-        run_check._diff_changed = True  # type: ignore[attr-defined]
-        sys.stdout.write(unified_diff(src.path, outcome.original, outcome.text))
+        if outcome.changed:
+            run_check._diff_changed = True  # type: ignore[attr-defined]
+            sys.stdout.write(unified_diff(src.path, outcome.original, outcome.text))
         return 0
-    if opts.get("show_fixes"):
+    if opts.get("show_fixes") and outcome.fixed:
         total = sum(outcome.fixed.values())
         click.echo(f"Fixed {total} finding{'s' if total != 1 else ''} in {src.path}:", err=True)
         for code, n in sorted(outcome.fixed.items()):
             click.echo(f"    {n} × {code} ({outcome.names.get(code, '')})", err=True)
-    if src.real_path is None:  # stdin: the fixed text goes to stdout
-        sys.stdout.write(outcome.text)
+    if _is_stdin(src, opts):  # the fixed text goes to stdout
+        _write_stdout(outcome.text, src.bom)
+        return 0
+    if src.real_path is None:  # rendered (kustomize) output has no file to write back to
+        click.echo(f"cslint: {src.path}: rendered manifests are not written back; use --diff", err=True)
         return 0
     try:
         write_atomic(src.real_path, outcome.text, outcome.original, bom=src.bom)
@@ -114,8 +142,16 @@ def _deliver(outcome: FixOutcome, src: SourceText, opts: dict[str, Any]) -> int:
     return 0
 
 
+def _is_stdin(src: SourceText, opts: dict[str, Any]) -> bool:
+    return src.real_path is None and src.path == (opts.get("stdin_filename") or "<stdin>")
+
+
+def _write_stdout(text: str, bom: bool) -> None:
+    sys.stdout.flush()
+    sys.stdout.buffer.write((b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8"))
+    sys.stdout.buffer.flush()
+
+
 def _relint(linter: Linter, src: SourceText, text: str) -> FileResult:
     fresh = SourceText(src.path, text, bom=src.bom, real_path=src.real_path)
-    result = linter.lint_file(fresh)
-    linter.finish([result])
-    return result
+    return linter.lint_in_run(fresh)  # keeps set-rule findings (CS301, CS504) in the final report

@@ -22,7 +22,8 @@ _YAML11_SPECIAL = re.compile(
     r"^(?:y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF|"
     r"null|Null|NULL|~|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$")
 _NUMBERISH = re.compile(r"^[-+]?(?:[0-9][0-9_:.]*(?:[eE][-+]?[0-9]+)?|0x[0-9a-fA-F_]+|0o?[0-7_]+|\.[0-9]+)$")
-_PLAIN_SAFE = re.compile(r"^[A-Za-z0-9_/][A-Za-z0-9_./=+-]*$")
+_INDICATORS = frozenset("-?:,[]{}#&*!|>'\"%@`")
+_RESOLVER = yaml.resolver.Resolver()
 
 
 def source_map(text: str, node: Any) -> list[int] | None:
@@ -128,8 +129,10 @@ def _map_literal(src: str, base: int, value: str) -> list[int] | None:
     if len(out) < len(value) + 1:
         return None
     out = out[: len(value) + 1]
-    rebuilt = "".join(src[o - base] if o - base < len(src) else "\n" for o in out[:-1])
-    return out if rebuilt.replace("\r", "") == value.replace("\r", "") else None
+    # a line break is read at its `\r` in CRLF files: it stands for the value's "\n"
+    rebuilt = "".join(src[o - base] if o - base < len(src) and src[o - base] != "\r" else "\n"
+                      for o in out[:-1])
+    return out if rebuilt == value else None
 
 
 def value_span_to_source(text: str, node: Any, span: tuple[int, int]) -> tuple[int, int] | None:
@@ -154,11 +157,21 @@ def encode_fragment(fragment: str, style: str | None) -> str | None:
 
 
 def needs_quotes(value: str) -> bool:
-    return (not _PLAIN_SAFE.match(value) or bool(_YAML11_SPECIAL.match(value))
-            or bool(_NUMBERISH.match(value)))
+    """Whether `value` written plain could read back as anything else, in block or flow context,
+    for PyYAML and for YAML 1.1 readers (go-yaml v2 behind kubectl)."""
+    if not value or value != value.strip() or not value.isprintable() or value.startswith(("---", "...")):
+        return True
+    first, second = value[0], value[1:2]
+    if first in _INDICATORS and not (first == "-" and second and second not in " ,[]{}"):
+        return True
+    if ": " in value or " #" in value or value.endswith(":") or any(c in value for c in ",[]{}"):
+        return True
+    if _YAML11_SPECIAL.match(value) or _NUMBERISH.match(value):
+        return True
+    return _RESOLVER.resolve(yaml.ScalarNode, value, (True, False)) != "tag:yaml.org,2002:str"
 
 
-def render_scalar(value: Any, quote: str = '"') -> str:
+def render_scalar(value: Any, quote: str = '"', force: bool = False) -> str:
     """A scalar as it should be written in a manifest: strings quoted when a YAML 1.1 reader could
     read them as anything but a string (so env values are always `"1"`, never `1` or `yes`)."""
     if value is None:
@@ -168,8 +181,20 @@ def render_scalar(value: Any, quote: str = '"') -> str:
     if isinstance(value, (int, float)):
         return repr(value)
     text = str(value)
-    if not needs_quotes(text):
+    if not force and not needs_quotes(text):
         return text
     if quote == "'" and "\n" not in text:
         return "'" + text.replace("'", "''") + "'"
     return json.dumps(text, ensure_ascii=False)
+
+
+def render_literal(value: str, indent: int, newline: str = "\n") -> str | None:
+    """`value` as a `|` (clip) or `|-` (strip) block scalar whose lines sit at `indent`; None when
+    a literal cannot hold it exactly (leading blank, keep-chomping, control characters)."""
+    if not value.strip() or value[0] in " \t\n" or value.endswith("\n\n") or "\r" in value:
+        return None
+    if any(not (ch.isprintable() or ch == "\t") for ch in value.replace("\n", "")):
+        return None
+    chomp = "" if value.endswith("\n") else "-"
+    lines = (value[:-1] if value.endswith("\n") else value).split("\n")
+    return "|" + chomp + "".join(newline + (" " * indent + line if line else "") for line in lines)

@@ -3,11 +3,16 @@
 Facts (shared/reference/domain.md §2.2, §3): KServe defaults to Knative mode when the
 deploymentMode annotation is absent and writes min-scale from `minReplicas` (1 when unset),
 overriding hand-written min-scale annotations; Standard mode scales to zero only with KEDA;
-Knative's own min-scale defaults to 0 under KPA; KEDA's minReplicaCount defaults to 0.
+Knative's own min-scale defaults to 0 under KPA; KEDA's minReplicaCount defaults to 0 and its
+`idleReplicaCount` (which only supports 0) scales an idle target to zero whatever the minimum.
+
+Some of these facts live in other objects (a KEDA ScaledObject in another file), so the engine
+gathers a `ScaleContext` from every document of the run before any rule runs.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Iterable
 
 from .workloads import K8sObject, PodTemplate, as_dict, as_list
 
@@ -15,13 +20,50 @@ KSERVE_MODE = "serving.kserve.io/deploymentMode"
 KSERVE_AUTOSCALER = "serving.kserve.io/autoscalerClass"
 KNATIVE_MIN_SCALE = "autoscaling.knative.dev/min-scale"
 KNATIVE_MIN_SCALE_OLD = "autoscaling.knative.dev/minScale"
+KEDA_GROUP = "keda.sh"
+
+TargetKey = tuple[str | None, str, str]  # (namespace, kind, name); no namespace is one shared namespace
 
 
 @dataclass
 class ScaleContext:
     """Cross-object facts gathered before linting (KEDA targets), keyed by (namespace, kind, name)."""
 
-    keda_zero_targets: set[tuple[str | None, str, str]] = field(default_factory=set)
+    keda_zero_targets: set[TargetKey] = field(default_factory=set)
+    keda_reasons: dict[TargetKey, str] = field(default_factory=dict)  # why, for messages
+
+    def add_scaled_object(self, obj: K8sObject) -> None:
+        ref = as_dict(obj.spec.get("scaleTargetRef"))
+        name = ref.get("name")
+        if not isinstance(name, str) or not name:
+            return
+        kind = ref.get("kind") if isinstance(ref.get("kind"), str) and ref.get("kind") else "Deployment"
+        reason = keda_zero_reason(obj)
+        if reason is not None:
+            key = (obj.namespace, kind, name)
+            self.keda_zero_targets.add(key)
+            self.keda_reasons.setdefault(key, reason)
+
+
+def collect_scale_context(objects: Iterable[K8sObject]) -> ScaleContext:
+    """The run-wide facts: every ScaledObject that lets its target reach zero replicas."""
+    context = ScaleContext()
+    for obj in objects:
+        if obj.kind == "ScaledObject" and obj.group == KEDA_GROUP:
+            context.add_scaled_object(obj)
+    return context
+
+
+def keda_zero_reason(obj: K8sObject) -> str | None:
+    spec = obj.spec
+    label = f"KEDA ScaledObject {obj.name or '-'}"
+    if "minReplicaCount" not in spec:
+        return f"{label} has no minReplicaCount (KEDA's default is 0)"
+    if _int(spec.get("minReplicaCount"), None) == 0:
+        return f"{label} has minReplicaCount: 0"
+    if _int(spec.get("idleReplicaCount"), None) == 0:
+        return f"{label} has idleReplicaCount: 0"
+    return None
 
 
 def kserve_mode(obj: K8sObject) -> str:
@@ -45,28 +87,47 @@ def _int(value: object, default: int | None) -> int | None:
 
 def can_scale_to_zero(obj: K8sObject, template: PodTemplate | None = None,
                       context: ScaleContext | None = None) -> bool:
+    return scale_to_zero_reason(obj, template, context) is not None
+
+
+def scale_to_zero_reason(obj: K8sObject, template: PodTemplate | None = None,
+                         context: ScaleContext | None = None) -> str | None:
+    """Why the workload (or this pod template of it) can reach zero replicas; None when it cannot."""
     kind, spec = obj.kind, obj.spec
-    if context is not None and obj.name and (obj.namespace, kind, obj.name) in context.keda_zero_targets:
-        return True
+    if context is not None and obj.name:
+        reason = context.keda_reasons.get((obj.namespace, kind, obj.name))
+        if reason is None and (obj.namespace, kind, obj.name) in context.keda_zero_targets:
+            reason = "a KEDA ScaledObject lets it scale to zero"
+        if reason is not None:
+            return reason
     if kind == "InferenceService":
-        predictor = as_dict(spec.get("predictor"))
-        min_replicas = _int(predictor.get("minReplicas"), 1)
-        if min_replicas != 0:
-            return False
-        mode = kserve_mode(obj)
-        return mode == "knative" or (mode == "standard" and str(obj.annotations.get(KSERVE_AUTOSCALER, "")).lower() == "keda")
+        return _kserve_reason(obj)
     if kind == "Service" and obj.group == "serving.knative.dev":
         meta = as_dict(as_dict(spec.get("template")).get("metadata"))
         ann = as_dict(meta.get("annotations"))
         value = ann.get(KNATIVE_MIN_SCALE, ann.get(KNATIVE_MIN_SCALE_OLD))
-        return _int(value, 0) == 0
+        if _int(value, 0) != 0:
+            return None
+        return "Knative min-scale is 0" if value is not None else "Knative min-scale is unset (0 under KPA)"
     if kind in ("RayCluster", "RayService", "RayJob"):
-        if template is not None and template.role.startswith("worker"):
-            return _ray_group_min(obj, template) == 0
-        return False
+        if template is not None and template.role.startswith("worker") and _ray_group_min(obj, template) == 0:
+            return "the Ray worker group's minReplicas is 0"
+        return None
     if kind in ("Deployment", "StatefulSet", "ReplicaSet", "LeaderWorkerSet", "Rollout"):
-        return _int(spec.get("replicas"), 1) == 0
-    return False
+        return "spec.replicas is 0" if _int(spec.get("replicas"), 1) == 0 else None
+    return None
+
+
+def _kserve_reason(obj: K8sObject) -> str | None:
+    predictor = as_dict(obj.spec.get("predictor"))
+    if _int(predictor.get("minReplicas"), 1) != 0:
+        return None
+    mode = kserve_mode(obj)
+    if mode == "knative":
+        return "KServe minReplicas is 0 in Knative mode"
+    if mode == "standard" and str(obj.annotations.get(KSERVE_AUTOSCALER, "")).lower() == "keda":
+        return "KServe minReplicas is 0 with the KEDA autoscaler"
+    return None
 
 
 def _ray_group_min(obj: K8sObject, template: PodTemplate) -> int | None:

@@ -13,8 +13,8 @@ from typing import Any
 import yaml
 
 from .documents import child_node, split_pointer
-from .render import Style, block, dash_column, detect_style, flow, sequence_item
-from .scalars import encode_fragment, render_scalar, source_map
+from .render import Style, block, dash_column, detect_style, flow, sequence_item, sibling_flow_style
+from .scalars import encode_fragment, render_literal, render_scalar, source_map
 
 
 class EditError(Exception):
@@ -27,6 +27,7 @@ class TextEdit:
     end: int
     content: str
     order: int = 0  # keeps insertions at one offset in operation order
+    depth: int = 0  # at one offset, lines extending a deeper collection go first: they end the inner block
 
 
 _NEW = object()  # marks an item inserted earlier in the same batch
@@ -79,6 +80,8 @@ class _Editor:
 
     def replace(self, parts: list[str], value: Any) -> None:
         _, node = self.resolve(parts)
+        if isinstance(node, yaml.MappingNode) and isinstance(value, dict) and self.replace_entries(parts, node, value):
+            return
         if isinstance(node, yaml.ScalarNode) and not isinstance(value, (dict, list)):
             self.edits.append(self.replace_scalar(node, value))
             return
@@ -92,6 +95,29 @@ class _Editor:
             self.edit(start, end, flow(value, self.style))
             return
         self.edit(start, end, self.style.newline.join([lines[0][column:]] + lines[1:]))
+
+    def replace_entries(self, parts: list[str], node: Any, value: dict[str, Any]) -> bool:
+        """Replace a block mapping entry by entry, so unchanged entries keep their bytes (quoting,
+        comments). False, with nothing recorded, when that cannot be done."""
+        old = {k.value: v for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.tag.endswith(":str")}
+        if node.flow_style or len(old) != len(node.value) or not all(isinstance(k, str) for k in value):
+            return False
+        if not set(old) & set(value):
+            return False
+        saved = (list(self.edits), {k: list(v) for k, v in self.sequences.items()})
+        try:
+            for key, new in value.items():
+                if key not in old:
+                    self.add_key(node, key, new, len(parts))
+                elif construct(old[key]) != new or type(construct(old[key])) is not type(new):
+                    self.replace(parts + [key], new)
+            for key in old:
+                if key not in value:
+                    self.remove(parts + [key])
+        except EditError:
+            self.edits, self.sequences = saved
+            return False
+        return True
 
     def replace_scalar(self, node: Any, value: Any) -> TextEdit:
         start, end = node.start_mark.index, node.end_mark.index
@@ -107,11 +133,25 @@ class _Editor:
         if node.style in ("'", '"') and isinstance(value, str):
             rendered = render_scalar(value, node.style) if _needs_any_quote(value) else None
             rendered = rendered or (node.style + encode_fragment(value, node.style) + node.style)
+        elif node.style == "|" and isinstance(value, str):
+            rendered = self.literal(node, value) or render_scalar(value, self.style.quote)
         else:
             rendered = render_scalar(value, self.style.quote)
         if node.style in ("|", ">"):
             end = content_end(self.text, node)
         return TextEdit(start, end, rendered)
+
+    def literal(self, node: Any, value: str) -> str | None:
+        """A `|` block rewritten whole, at its old indentation, when a script changed in ways the
+        substring edit cannot express; None when `value` cannot be a clip/strip literal."""
+        text = self.text
+        header_end = text.find("\n", node.start_mark.index)
+        if header_end < 0 or "#" in text[node.start_mark.index:header_end]:
+            return None
+        body = text[header_end + 1:node.end_mark.index]
+        firsts = [ln for ln in body.split("\n") if ln.strip()]
+        indent = len(firsts[0]) - len(firsts[0].lstrip(" ")) if firsts else node.start_mark.column + self.style.step
+        return render_literal(value, indent, self.style.newline)
 
     def add(self, parts: list[str], value: Any) -> None:
         _, parent = self.resolve(parts[:-1])
@@ -120,18 +160,20 @@ class _Editor:
             if child_node(parent, last) is not None:
                 self.replace(parts, value)
             else:
-                self.add_key(parent, last, value)
+                self.add_key(parent, last, value, len(parts) - 1)
         elif isinstance(parent, yaml.SequenceNode):
-            self.add_item(parent, "/" + "/".join(parts[:-1]), last, value)
+            self.add_item(parent, "/" + "/".join(parts[:-1]), last, value, len(parts) - 1)
         else:
             raise EditError("add needs a mapping or a sequence as parent")
 
-    def add_key(self, mapping: Any, key: str, value: Any) -> None:
+    def add_key(self, mapping: Any, key: str, value: Any, depth: int) -> None:
         rendered_key = render_scalar(key, self.style.quote)
         if mapping.flow_style:
-            close = mapping.end_mark.index - 1
-            sep = ", " if mapping.value else ""
-            self.insert(close, f"{sep}{rendered_key}: {flow(value, self.style)}")
+            entry = f"{rendered_key}: {flow(value, self.style)}"
+            if mapping.value:
+                self.insert(content_end(self.text, mapping.value[-1][1]), ", " + entry)
+            else:
+                self.insert(mapping.end_mark.index - 1, entry)
             return
         column = mapping.value[0][0].start_mark.column
         if isinstance(value, (dict, list)) and value:
@@ -139,33 +181,53 @@ class _Editor:
             lines = [" " * column + rendered_key + ":"] + block(value, child_indent, self.style)
         else:
             lines = [" " * column + f"{rendered_key}: {flow(value, self.style)}"]
-        self.insert_lines(line_after(self.text, content_end(self.text, mapping)), lines)
+        self.insert_lines(line_after(self.text, content_end(self.text, mapping)), lines, depth)
 
-    def add_item(self, seq: Any, pointer: str, index: str, value: Any) -> None:
+    def add_item(self, seq: Any, pointer: str, index: str, value: Any, depth: int) -> None:
         items = self.sequences.setdefault(pointer, list(seq.value))
         pos = len(items) if index == "-" else int(index) if index.isdigit() else -1
         if not 0 <= pos <= len(items):
             raise EditError(f"index {index} out of range")
+        scalar = self.sibling_scalar(seq, value)
         if seq.flow_style:
+            text = scalar or flow(value, self.style)
             if pos < len(items) and items[pos] is not _NEW:
-                self.insert(items[pos].start_mark.index, f"{flow(value, self.style)}, ")
+                self.insert(items[pos].start_mark.index, f"{text}, ")
+            elif seq.value:  # right after the last item: keeps a multi-line `]` where it is
+                self.insert(content_end(self.text, seq.value[-1]), ", " + text)
             else:
-                close = seq.end_mark.index - 1
-                self.insert(close, (", " if seq.value else "") + flow(value, self.style))
+                self.insert(seq.end_mark.index - 1, text)
         else:
-            originals = [n for n in seq.value]
-            dash = dash_column(self.text, originals[0])
+            first = seq.value[0]
+            dash = dash_column(self.text, first)
             if dash is None:
                 raise EditError("cannot find the sequence's dash")
-            item_col = originals[0].start_mark.column
-            lines = sequence_item(value, dash, self.style, item_col)
+            item_col = first.start_mark.column
+            whole_flow, flow_leaves = sibling_flow_style(first)
+            if scalar is not None or whole_flow:
+                text = scalar or flow(value, self.style)
+                lines = [" " * dash + "-" + " " * max(1, item_col - dash - 1) + text]
+            else:
+                lines = sequence_item(value, dash, self.style, item_col, flow_leaves)
             after = [n for n in items[pos:] if n is not _NEW]
             if after:
                 at = self.text.rfind("\n", 0, after[0].start_mark.index) + 1
             else:
                 at = line_after(self.text, content_end(self.text, seq))
-            self.insert_lines(at, lines)
+            self.insert_lines(at, lines, depth)
         items.insert(pos, _NEW)
+
+    @staticmethod
+    def sibling_scalar(seq: Any, value: Any) -> str | None:
+        """A new string item quoted like its siblings (`args: ["--a", "1"]` gets `"--b"`)."""
+        if not isinstance(value, str) or "\n" in value:
+            return None
+        styles = [n.style for n in seq.value if isinstance(n, yaml.ScalarNode)]
+        quoted = [st for st in styles if st in ("'", '"')]
+        if not styles or len(quoted) * 2 <= len(styles):
+            return None
+        quote = max(("'", '"'), key=quoted.count)
+        return render_scalar(value, quote, force=True)
 
     def remove(self, parts: list[str]) -> None:
         _, parent = self.resolve(parts[:-1])
@@ -205,16 +267,17 @@ class _Editor:
     def remove_lines(self, start: int, end: int) -> None:
         self.edit(start, line_after(self.text, end), "")
 
-    def insert_lines(self, at: int, lines: list[str]) -> None:
+    def insert_lines(self, at: int, lines: list[str], depth: int) -> None:
+        """Whole lines at a line start; `depth` is the tree depth of the collection they extend."""
         nl = self.style.newline
         body = nl.join(lines)
         if at >= len(self.text) and self.text and not self.text.endswith("\n"):
-            self.insert(at, nl + body)  # keep the missing final newline missing
+            self.insert(at, nl + body, depth)  # keep the missing final newline missing
         else:
-            self.insert(at, body + nl)
+            self.insert(at, body + nl, depth)
 
-    def insert(self, at: int, content: str) -> None:
-        self.edits.append(TextEdit(at, at, content, len(self.edits)))
+    def insert(self, at: int, content: str, depth: int = 0) -> None:
+        self.edits.append(TextEdit(at, at, content, len(self.edits), depth))
 
     def edit(self, start: int, end: int, content: str) -> None:
         self.edits.append(TextEdit(start, end, content, len(self.edits)))
@@ -227,6 +290,11 @@ def _plain_risky(value: str) -> bool:
 
 def _needs_any_quote(value: str) -> bool:
     return "\n" in value
+
+
+def construct(node: Any) -> Any:
+    """The data of one node, as the safe loader builds it."""
+    return yaml.constructor.SafeConstructor().construct_object(node, deep=True)
 
 
 def common_prefix(a: str, b: str) -> int:
@@ -274,7 +342,7 @@ def edits_for(text: str, root: Any, operations: list[dict[str, Any]]) -> list[Te
 
 
 def apply_edits(text: str, edits: list[TextEdit]) -> str:
-    ordered = sorted(edits, key=lambda e: (e.start, e.end, e.order))
+    ordered = sorted(edits, key=lambda e: (e.start, e.end, -e.depth, e.order))
     out, pos = [], 0
     for e in ordered:
         if e.start < pos:

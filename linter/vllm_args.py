@@ -257,7 +257,9 @@ def _from_argv(items: list[Token], scalars: _Scalars, env: dict[str, str | None]
     if found is None:
         return None
     kind, start = found
-    return _Found(kind, tuple(items[start:]), False, point)
+    rest = list(items[start:])
+    # `command: [vllm, serve]` + `args: [vllm, serve, ...]` runs `vllm serve vllm serve ...` too
+    return _Found(kind, tuple(rest), False, point, _duplicated(rest) if kind == "vllm-serve" else ())
 
 
 def _duplicated(args: list[Token]) -> tuple[Token, ...]:

@@ -18,17 +18,22 @@ storageUri: oci://registry.example.com/models/llama3:v1@sha256:…
 ```
 
 ## Fix safety
-`cslint pin` resolves the digest and rewrites the reference; `--fix` applies it from the lock file.
+`cslint pin` resolves the digest into the lock file (`cslint.lock`) and rewrites the reference
+(`oci://` scheme and tag kept); once the lock covers it, `cslint --fix` applies the same pin
+offline. Safe: only the reference's text changes and the digest is the one the tag pointed to
+when it was locked. Without a lock entry there is no fix and the message says to run `cslint pin`.
 """
 from typing import Iterator
 
 from cslint.images import parse_image
-from cslint.model import Lever, RuleMeta, Scope, Severity, Violation
+from cslint.model import FixAvailability, Lever, RuleMeta, Scope, Severity, Violation
+from cslint.pinfix import advice, lock_fix
 from cslint.settings import Settings
 from cslint.workloads import K8sObject, as_dict, as_list
 
 META = RuleMeta(code="CS104", name="model-artifact-not-pinned", lever=Lever.WEIGHTS, severity=Severity.WARNING,
-                summary="A modelcar or image volume is not pinned by digest", scope=Scope.OBJECT, docs=__doc__)
+                summary="A modelcar or image volume is not pinned by digest", scope=Scope.OBJECT,
+                fix=FixAvailability.SOMETIMES, docs=__doc__)
 
 
 def model_references(obj: K8sObject) -> Iterator[tuple[str, str, str]]:
@@ -58,5 +63,6 @@ def check(obj: K8sObject, settings: Settings) -> Iterator[Violation]:
         parsed = parse_image(ref)
         if parsed is not None and parsed.is_pinned:
             continue
+        fix = lock_fix(written, path, settings) if parsed is not None else None
         yield Violation(f"model artifact {written!r} is not pinned by digest: a moved tag re-pulls or serves "
-                        "other weights — pin it with @sha256 (run `cslint pin`)", path)
+                        f"other weights — pin it with @sha256 ({advice(fix)})", path, fix=fix)

@@ -17,18 +17,23 @@ image: vllm/vllm-openai:v0.11.0@sha256:…
 ```
 
 ## Fix safety
-`cslint pin` resolves digests from the registry into a lock file; `--fix` then applies them
-(safe: the tag stays for readers and the digest is the one the tag pointed to).
+`cslint pin` resolves digests from the registry into a lock file (`cslint.lock`) and rewrites
+the references; once the lock covers a reference, `cslint --fix` applies the same pin with no
+network (safe: only the reference's text changes, the tag stays for readers and the digest is
+the one the tag pointed to when it was locked). Without a lock entry there is no fix and the
+message says to run `cslint pin`.
 """
 from typing import Iterator
 
 from cslint.images import parse_image
-from cslint.model import Lever, RuleMeta, Scope, Severity, Violation
+from cslint.model import FixAvailability, Lever, RuleMeta, Scope, Severity, Violation
+from cslint.pinfix import advice, lock_fix
 from cslint.settings import Settings
 from cslint.workloads import Container
 
 META = RuleMeta(code="CS201", name="image-not-pinned", lever=Lever.IMAGE, severity=Severity.ERROR,
-                summary="A container image is not pinned by digest", scope=Scope.CONTAINER, docs=__doc__)
+                summary="A container image is not pinned by digest", scope=Scope.CONTAINER,
+                fix=FixAvailability.SOMETIMES, docs=__doc__)
 
 
 def check(c: Container, settings: Settings) -> Iterator[Violation]:
@@ -39,5 +44,6 @@ def check(c: Container, settings: Settings) -> Iterator[Violation]:
         return
     if ref is None and ("{{" in c.image or "${" in c.image):
         return  # a template placeholder, not a reference
+    fix = lock_fix(c.image, c.at("image"), settings) if ref is not None else None
     yield Violation(f"image {c.image!r} is not pinned by digest: a moved tag re-pulls on warm nodes — "
-                    "pin it as repo:tag@sha256:… (run `cslint pin`)", c.at("image"))
+                    f"pin it as repo:tag@sha256:… ({advice(fix)})", c.at("image"), fix=fix)

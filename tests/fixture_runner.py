@@ -33,7 +33,7 @@ def cases(folders: list[str] | None = None) -> list[Case]:
     for folder in sorted(ROOT.iterdir()):
         if not folder.is_dir() or (folders and folder.name not in folders):
             continue
-        if folder.name in ("fix", "integrations", "webhook", "custom"):
+        if folder.name in ("fix", "integrations", "webhook", "custom", "pin"):
             continue  # those have their own tests
         for entry in sorted(folder.iterdir()):
             if entry.is_dir() or entry.suffix in (".yaml", ".yml", ".json"):

@@ -1,0 +1,149 @@
+"""cslint benchmarks: one command, one table, every figure a ratio measured in the same run.
+
+    python bench/run.py [--sizes 1000,10000,50000] [--checkov PATH] [--repeat 3]
+
+Every command runs as a fresh process (interpreter start-up included on both sides of a ratio);
+each time is the best of `--repeat` runs, as wall time and as CPU time (user+sys of the child),
+because on a busy shared machine CPU time is the steadier of the two.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from corpus import write_corpus  # noqa: E402
+
+PARSE_SCRIPT = """
+import os, sys, yaml
+for root, dirs, files in os.walk(sys.argv[1]):
+    dirs.sort()
+    for name in sorted(files):
+        with open(os.path.join(root, name), encoding="utf-8") as fh:
+            for _ in yaml.load_all(fh.read(), Loader=yaml.CSafeLoader):
+                pass
+"""
+RSS_SCRIPT = """
+import resource, subprocess, sys
+subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+"""
+SMALL = """apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: settings
+data:
+  LOG_LEVEL: info
+"""
+
+
+@dataclass
+class Timing:
+    wall: float
+    cpu: float
+
+    def __truediv__(self, other: "Timing") -> str:
+        return f"{self.wall / other.wall:5.2f}× wall, {self.cpu / other.cpu:5.2f}× cpu"
+
+    def __str__(self) -> str:
+        return f"{self.wall:7.2f} s wall {self.cpu:7.2f} s cpu"
+
+
+def run(cmd: list[str], repeat: int, env: dict[str, str] | None = None) -> Timing:
+    best: Timing | None = None
+    for _ in range(repeat):
+        before = os.times()
+        start = time.perf_counter()
+        subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+        wall = time.perf_counter() - start
+        after = os.times()
+        cpu = (after.children_user - before.children_user) + (after.children_system - before.children_system)
+        if best is None or wall < best.wall:
+            best = Timing(wall, cpu)
+    assert best is not None
+    return best
+
+
+def peak_rss_mb(cmd: list[str]) -> float:
+    out = subprocess.run([sys.executable, "-c", RSS_SCRIPT, *cmd], capture_output=True, text=True).stdout
+    return int(out.strip() or 0) / 1024
+
+
+def cslint(*args: str) -> list[str]:
+    return [sys.executable, "-m", "cslint", "--exit-zero", *args]
+
+
+def find_checkov(given: str | None) -> str | None:
+    for candidate in (given, "/tmp/checkov-venv/bin/checkov", shutil.which("checkov")):
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+def bench_size(n: int, tmp: Path, repeat: int, checkov: str | None, rows: list[tuple[str, str]]) -> float:
+    tree = tmp / f"corpus-{n}"
+    files = write_corpus(tree, n)
+    label = f"{n:,} docs / {len(files):,} files"
+    parse = run([sys.executable, "-c", PARSE_SCRIPT, str(tree)], repeat)
+    serial = run(cslint("-j", "1", str(tree)), repeat)
+    jobs2 = run(cslint("-j", "2", str(tree)), repeat)
+    rows.append((f"{label}: yaml.load_all (CSafeLoader)", str(parse)))
+    rows.append((f"{label}: cslint -j1", f"{serial}   = {serial / parse} of parse"))
+    rows.append((f"{label}: cslint -j2", f"{jobs2}   = {jobs2 / parse} of parse, "
+                                         f"speed-up {serial.wall / jobs2.wall:.2f}× wall"))
+    fix_tree = tmp / f"fix-{n}"
+    shutil.copytree(tree, fix_tree)
+    fix = run(cslint("--fix", str(fix_tree)), 1)
+    rows.append((f"{label}: cslint --fix (first run)", f"{fix}   = {fix / serial} of cslint"))
+    if checkov and n <= 10_000:
+        peer = run([checkov, "-d", str(tree), "--framework", "kubernetes", "--quiet", "--compact",
+                    "-o", "json"], 1)
+        rows.append((f"{label}: checkov --framework kubernetes",
+                     f"{peer}   = cslint is {peer.wall / serial.wall:.1f}× faster (wall)"))
+    rss = peak_rss_mb(cslint("-j", "1", str(tree)))
+    rows.append((f"{label}: peak RSS cslint -j1", f"{rss:7.1f} MB"))
+    shutil.rmtree(fix_tree)
+    return rss
+
+
+def bench_small(tmp: Path, repeat: int, rows: list[tuple[str, str]]) -> None:
+    small = tmp / "small.yaml"
+    small.write_text(SMALL, encoding="utf-8")
+    bare = run([sys.executable, "-c", "import yaml"], repeat)
+    one = run(cslint(str(small)), repeat)
+    rows.append(("one small file: python -c 'import yaml'", str(bare)))
+    rows.append(("one small file: cslint", f"{one}   = {one / bare} of import yaml"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000,10000,50000")
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--checkov", default=None, help="checkov executable (default: /tmp/checkov-venv or PATH)")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    checkov = find_checkov(args.checkov)
+    rows: list[tuple[str, str]] = [("machine", f"{os.cpu_count()} CPUs, load average "
+                                               f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}"),
+                                   ("checkov", checkov or "not installed: column skipped")]
+    with tempfile.TemporaryDirectory(prefix="cslint-bench-") as tmp:
+        bench_small(Path(tmp), max(args.repeat, 5), rows)
+        rss = {n: bench_size(n, Path(tmp), args.repeat, checkov, rows) for n in sizes}
+    if len(rss) >= 2:
+        lo, hi = min(rss), max(rss)
+        rows.append((f"peak RSS {hi:,} / {lo:,} docs", f"{rss[hi] / rss[lo]:5.2f}× "
+                                                       f"(documents ×{hi / lo:.0f})"))
+    width = max(len(k) for k, _ in rows)
+    for key, value in rows:
+        print(f"{key:<{width}}  {value}")
+
+
+if __name__ == "__main__":
+    main()

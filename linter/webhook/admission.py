@@ -1,0 +1,273 @@
+"""AdmissionReview in, AdmissionReview out: the webhook's decisions, with no HTTP in sight.
+
+The admitted object goes through the same `Linter.lint_object` as a file's objects, and the
+mutation is the rules' own RFC 6902 operations, chosen per pass by the fixer's `select_fixes`
+and re-linted to a fixed point — so a patched object re-reviewed yields an empty patch.
+"""
+from __future__ import annotations
+
+import base64
+import copy
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import jsonpatch
+
+from ..engine import Linter
+from ..fixer import select_fixes
+from ..model import Applicability, Finding
+from ..settings import Settings
+from ..workloads import K8sObject
+from .policy import WebhookPolicy
+
+log = logging.getLogger("cslint.webhook")
+
+REVIEW_API_VERSION = "admission.k8s.io/v1"
+OPERATIONS = ("CREATE", "UPDATE", "DELETE", "CONNECT")
+FIXED_ANNOTATION = "cslint.io/fixed"
+WARNING_MAX = 120  # the API server truncates longer warnings
+WARNINGS_MAX_COUNT = 30  # 30 × 121 stays under the 4096-character total the API server keeps
+DENY_LISTED = 10
+DENY_LINE_MAX = 300
+
+
+class BadReview(ValueError):
+    """The body is not an AdmissionReview this webhook can answer (HTTP 400)."""
+
+
+@dataclass
+class Outcome:
+    """The AdmissionReview to send back, plus what the metrics need to know about it."""
+
+    review: dict[str, Any]
+    verdict: str  # allowed | warned | denied | patched | exempt | skipped | error
+    findings: list[Finding] = field(default_factory=list)
+
+
+@dataclass
+class AdmittedDocument:
+    """The face of a `Document` that the engine and the annotation suppressions read."""
+
+    data: Any
+    file: str = "<admission>"
+    index: int = 0
+
+
+def parse_review(body: bytes) -> dict[str, Any]:
+    """Decode and check the envelope; every problem is a one-line BadReview."""
+    try:
+        review = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadReview(f"request body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise BadReview("request body is nested too deeply") from None
+    if not isinstance(review, dict):
+        raise BadReview("request body must be a JSON object (an AdmissionReview)")
+    api_version, kind = review.get("apiVersion"), review.get("kind")
+    if api_version != REVIEW_API_VERSION or kind != "AdmissionReview":
+        raise BadReview(f"expected apiVersion {REVIEW_API_VERSION} and kind AdmissionReview, "
+                        f"got {str(api_version)[:60]!r} / {str(kind)[:60]!r}")
+    request = review.get("request")
+    if not isinstance(request, dict):
+        raise BadReview("AdmissionReview has no request object")
+    if not isinstance(request.get("uid"), str) or not request["uid"]:
+        raise BadReview("request.uid is missing")
+    operation = request.get("operation")
+    if operation not in OPERATIONS:
+        raise BadReview(f"request.operation must be one of {', '.join(OPERATIONS)}, got {str(operation)[:40]!r}")
+    if operation in ("CREATE", "UPDATE") and not isinstance(request.get("object"), dict):
+        raise BadReview(f"request.object is missing or not an object ({operation} requires one)")
+    return review
+
+
+def response(request: dict[str, Any], allowed: bool, **fields: Any) -> dict[str, Any]:
+    body = {"uid": request["uid"], "allowed": allowed}
+    body.update({k: v for k, v in fields.items() if v})
+    return {"apiVersion": REVIEW_API_VERSION, "kind": "AdmissionReview", "response": body}
+
+
+class Admission:
+    """Validation and mutation for one configuration; holds the Linter so rules load once."""
+
+    def __init__(self, settings: Settings, policy: WebhookPolicy):
+        self.policy = policy
+        self.settings = settings.with_(schema=settings.schema and policy.schema)
+        self.linter = Linter(self.settings)
+        self.required = Applicability.UNSAFE if policy.unsafe_fixes else Applicability.SAFE
+
+    # -- entry points -------------------------------------------------------------------------
+    def validate(self, review: dict[str, Any]) -> Outcome:
+        request = review["request"]
+        skipped = self._pass_through(request)
+        if skipped:
+            return Outcome(response(request, True), skipped)
+        try:
+            findings = self.lint(request["object"])
+        except Exception as exc:  # one bad request must not take the webhook down
+            return self._internal_error(request, exc)
+        return self._verdict(request, findings)
+
+    def mutate(self, review: dict[str, Any]) -> Outcome:
+        request = review["request"]
+        skipped = self._pass_through(request, mutating=True)
+        if skipped:
+            return Outcome(response(request, True), skipped)
+        try:
+            ops, fixed = self.plan_patch(request["object"])
+        except Exception as exc:
+            return self._internal_error(request, exc)
+        if not ops:
+            return Outcome(response(request, True), "allowed")
+        titles = [f"cslint fixed {f.code}: {f.fix.title}" for f in fixed if f.fix]
+        if self.policy.mode == "audit":  # report what would change, change nothing
+            return Outcome(response(request, True, auditAnnotations={"would-fix": _codes(fixed)}), "allowed", fixed)
+        patch = base64.b64encode(json.dumps(ops, separators=(",", ":")).encode()).decode()
+        return Outcome(response(request, True, patchType="JSONPatch", patch=patch,
+                                warnings=_warnings(titles), auditAnnotations={"fixed": _codes(fixed)}),
+                       "patched", fixed)
+
+    # -- linting and fixing -------------------------------------------------------------------
+    def lint(self, data: dict[str, Any]) -> list[Finding]:
+        """Findings of one admitted object, annotation suppressions applied, suppressed ones dropped."""
+        doc = AdmittedDocument(data)
+        findings = self.linter.lint_object(K8sObject(data, "", doc))
+        if self.policy.annotation_suppressions and not self.settings.disallow_suppressions:
+            suppress_by_annotations(findings, doc)
+        return [f for f in findings if not f.suppressed]
+
+    def plan_patch(self, data: dict[str, Any]) -> tuple[list[dict[str, Any]], list[Finding]]:
+        """The rules' own operations, pass after pass, until no fix applies (bounded)."""
+        current, ops, fixed = data, [], []
+        for _ in range(self.policy.max_fix_passes):
+            chosen = [f for f in select_fixes(self.lint(current), self.required).get(0, []) if f.fix.operations]
+            if not chosen:
+                if ops and self.policy.annotate_fixes:
+                    ops.extend(annotation_ops(data, fixed))
+                return ops, fixed
+            step = [dict(op) for f in chosen for op in f.fix.operations]
+            current = jsonpatch.apply_patch(current, step)  # a copy: the request stays untouched
+            ops.extend(step)
+            fixed.extend(chosen)
+        raise RuntimeError(f"fixes did not converge after {self.policy.max_fix_passes} passes "
+                           f"({', '.join(sorted({f.code for f in fixed}))})")
+
+    # -- decisions ----------------------------------------------------------------------------
+    def _pass_through(self, request: dict[str, Any], mutating: bool = False) -> str | None:
+        """Why a request is answered `allowed` without linting, or None to lint it."""
+        operation = request["operation"]
+        if operation in ("DELETE", "CONNECT") or request.get("subResource"):
+            return "skipped"
+        obj = request["object"]
+        metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+        if operation == "UPDATE" and (metadata.get("deletionTimestamp") or obj.get("kind") == "Pod"):
+            return "skipped"  # a terminating object, or a Pod whose spec is immutable anyway
+        namespace = request.get("namespace") or metadata.get("namespace")
+        name = request.get("name") or metadata.get("name") or metadata.get("generateName")
+        kind = obj.get("kind") if isinstance(obj.get("kind"), str) else ""
+        if self.policy.is_exempt(kind, namespace, name):
+            return "exempt"
+        return None
+
+    def _verdict(self, request: dict[str, Any], findings: list[Finding]) -> Outcome:
+        fail_on, mode = self.settings.fail_on, self.policy.mode
+        if not findings:
+            return Outcome(response(request, True), "allowed")
+        if mode == "audit":
+            return Outcome(response(request, True, auditAnnotations={"findings": _codes(findings)}),
+                           "allowed", findings)
+        blocking = [f for f in findings if f.severity >= fail_on] if mode == "enforce" else []
+        rest = [f for f in findings if f not in blocking]
+        warnings = _warnings(warning_text(f) for f in rest)
+        if not blocking:
+            return Outcome(response(request, True, warnings=warnings), "warned", findings)
+        status = {"code": 403, "reason": "Forbidden", "message": denial_message(request, blocking)}
+        return Outcome(response(request, False, status=status, warnings=warnings,
+                                auditAnnotations={"findings": _codes(findings)}), "denied", findings)
+
+    def _internal_error(self, request: dict[str, Any], exc: Exception) -> Outcome:
+        log.error("internal error on request uid=%s: %s: %s", request["uid"], type(exc).__name__, exc,
+                  exc_info=exc)
+        if self.policy.failure_mode == "open":
+            return Outcome(response(request, True, warnings=["cslint could not check this object (internal error); "
+                                                             "admitted because failure-mode is open"]), "error")
+        status = {"code": 500, "reason": "InternalError",
+                  "message": f"cslint internal error (request uid {request['uid']}); failure-mode is closed"}
+        return Outcome(response(request, False, status=status), "error")
+
+
+def suppress_by_annotations(findings: list[Finding], doc: AdmittedDocument) -> None:
+    """`cslint.io/ignore` annotations, matched exactly as `cslint check` matches them."""
+    from ..suppressions import annotation_suppressions, covers
+    directives = list(annotation_suppressions(doc))  # type: ignore[arg-type]
+    if not directives:
+        return
+    for f in findings:
+        if any(covers(s, f) and s.matches(f.code) for s in directives):
+            f.suppressed = True
+
+
+def annotation_ops(data: dict[str, Any], fixed: list[Finding]) -> list[dict[str, Any]]:
+    """Record the fixed codes on the object, merged with any earlier record."""
+    metadata = data.get("metadata")
+    codes = {f.code for f in fixed}
+    if not isinstance(metadata, dict):
+        return [{"op": "add", "path": "/metadata", "value": {"annotations": {FIXED_ANNOTATION: ",".join(sorted(codes))}}}]
+    annotations = metadata.get("annotations")
+    if not isinstance(annotations, dict):
+        return [{"op": "add", "path": "/metadata/annotations", "value": {FIXED_ANNOTATION: ",".join(sorted(codes))}}]
+    earlier = annotations.get(FIXED_ANNOTATION)
+    if isinstance(earlier, str):
+        codes |= {c for c in earlier.split(",") if c}
+    key = FIXED_ANNOTATION.replace("~", "~0").replace("/", "~1")
+    return [{"op": "add", "path": f"/metadata/annotations/{key}", "value": ",".join(sorted(codes))}]
+
+
+def _where(f: Finding) -> str:
+    return f"container {f.container}" if f.container else (f.object.kind if f.object else "object")
+
+
+def warning_text(f: Finding) -> str:
+    return f"{f.code} {_where(f)}: {f.message}"
+
+
+def denial_message(request: dict[str, Any], blocking: list[Finding]) -> str:
+    """Bounded: the first findings with code, container, path and fix, then a count of the rest."""
+    obj = request["object"]
+    meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    name = meta.get("name") or request.get("name") or (f"{meta['generateName']}*" if meta.get("generateName") else "-")
+    lines = [f"cslint denied {obj.get('kind', 'object')} {name}: {len(blocking)} finding(s) at or above fail-on"]
+    for f in blocking[:DENY_LISTED]:
+        fix = f" (fix: {f.fix.title})" if f.fix else ""
+        lines.append(_clip(f"- {f.code} {_where(f)} at {f.path or '/'}: {f.message}{fix}", DENY_LINE_MAX))
+    if len(blocking) > DENY_LISTED:
+        lines.append(f"- … and {len(blocking) - DENY_LISTED} more (run `cslint check` on the manifest)")
+    return "\n".join(lines)
+
+
+def _warnings(texts: Any) -> list[str]:
+    out = [_clip(t, WARNING_MAX) for t in texts]
+    if len(out) > WARNINGS_MAX_COUNT:
+        more = len(out) - WARNINGS_MAX_COUNT + 1
+        out = out[:WARNINGS_MAX_COUNT - 1] + [f"… and {more} more cslint findings"]
+    return out
+
+
+def _codes(findings: list[Finding]) -> str:
+    return ",".join(sorted({f.code for f in findings}))
+
+
+def _clip(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def review_for(obj: dict[str, Any], operation: str = "CREATE", uid: str = "test-uid", **request: Any) -> dict[str, Any]:
+    """An AdmissionReview as the API server sends it: for tests, benchmarks and `--dry-run` use."""
+    meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    body = {"uid": uid, "operation": operation, "object": copy.deepcopy(obj), "oldObject": None,
+            "namespace": meta.get("namespace", "default"), "name": meta.get("name"),
+            "userInfo": {"username": "tester"}, "dryRun": False}
+    body.update(request)
+    return {"apiVersion": REVIEW_API_VERSION, "kind": "AdmissionReview", "request": body}

@@ -1,0 +1,176 @@
+"""Shared helpers of the autofix tests: fix a file in process, measure what changed."""
+from __future__ import annotations
+
+import copy
+import difflib
+from dataclasses import dataclass
+from pathlib import Path
+
+import jsonpatch
+import yaml
+
+from cslint.documents import parse_documents
+from cslint.engine import Linter
+from cslint.fixer import FixOutcome, _lint_text, fix_text, select_fixes
+from cslint.model import Applicability
+from cslint.settings import Settings
+from cslint.sources import SourceText, read_source
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "fix"
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+MATRIX = sorted(p for p in FIXTURES.glob("*.yaml") if not p.name.endswith(".fixed.yaml"))
+CORPUS_FILES = (sorted(p for p in CORPUS.rglob("*") if p.suffix in (".yaml", ".yml", ".json"))
+                if CORPUS.is_dir() else [])
+# The fixes issue 3 specifies: the style-matrix goldens are made with these only, so that a rule
+# added later does not rewrite every golden (the property tests run every rule).
+FIX_CODES = ("CS101", "CS202", "CS401", "CS402", "CS403", "CS404", "CS405", "CS406", "CS408",
+             "CS501", "CS502", "CS503")
+
+
+def linter() -> Linter:
+    """A fresh Linter with every rule (each lint run keeps per-run state for set rules)."""
+    return Linter(Settings())
+
+
+def matrix_linter() -> Linter:
+    return Linter(Settings(select=FIX_CODES))
+
+
+def fix(path: str, text: str, unsafe: bool = True, using: Linter | None = None) -> FixOutcome:
+    return fix_text(path, text, using or linter(), Applicability.UNSAFE if unsafe else Applicability.SAFE)
+
+
+def fix_source(path: Path, unsafe: bool = True, using: Linter | None = None) -> tuple[SourceText, FixOutcome]:
+    src = read_source(str(path))
+    assert src.text is not None, src.error
+    return src, fix(str(path), src.text, unsafe, using)
+
+
+@dataclass
+class Step:
+    """One pass of the fix loop, replayed from outside: the text before, the operations chosen
+    per document, the text after."""
+    before: str
+    operations: dict[int, list[dict]]
+    codes: list[str]
+    after: str
+    comment_edits: dict[int, list[tuple[int, int, str]]]  # offsets in the document's chunk
+    new_documents: list[dict]
+
+
+def replay(path: str, text: str, unsafe: bool = True) -> list[Step]:
+    """The fix loop's passes, each step's text produced by the real engine (fix_text with one pass)."""
+    import cslint.fixer as fixer
+    required = Applicability.UNSAFE if unsafe else Applicability.SAFE
+    steps: list[Step] = []
+    saved = fixer.MAX_ITERATIONS
+    fixer.MAX_ITERATIONS = 1
+    try:
+        for _ in range(saved):
+            result = _lint_text(linter(), path, text)
+            plan = select_fixes(result.findings, required)
+            if not plan or any(d.error for d in result.documents):
+                return steps
+            out = fix_text(path, text, linter(), required)
+            ops = {i: [op for f in fs for op in f.fix.operations] for i, fs in plan.items()}
+            comments = {i: [e for f in fs for e in getattr(f.fix, "comment_edits", ())] for i, fs in plan.items()}
+            new_docs = []
+            for d in (d for fs in plan.values() for f in fs for d in getattr(f.fix, "new_documents", ())):
+                if d not in new_docs:
+                    new_docs.append(d)
+            codes = sorted({f.code for fs in plan.values() for f in fs})
+            steps.append(Step(text, ops, codes, out.text, comments, new_docs))
+            if out.error and "did not converge" not in out.error or out.text == text:
+                return steps
+            text = out.text
+    finally:
+        fixer.MAX_ITERATIONS = saved
+    return steps
+
+
+def expected_data(step: Step) -> list:
+    """Data of every document before the step, with each document's operations applied by
+    jsonpatch, followed by the documents the step appends."""
+    out = []
+    for doc in parse_documents("x", step.before):
+        data = copy.deepcopy(doc.data)
+        if doc.index in step.operations:
+            data = jsonpatch.apply_patch(data, step.operations[doc.index])
+        out.append(data)
+    return out + list(step.new_documents)
+
+
+def documents_data(text: str) -> list:
+    return [d.data for d in parse_documents("x", text)]
+
+
+def changed_lines(before: str, after: str) -> tuple[list[str], list[str]]:
+    """(removed lines, added lines) between two texts, line endings included."""
+    removed, added = [], []
+    for line in difflib.unified_diff(before.splitlines(True), after.splitlines(True), n=0):
+        if line.startswith(("---", "+++", "@@")):
+            continue
+        (removed if line[0] == "-" else added).append(line[1:])
+    return removed, added
+
+
+def parses(text: str) -> bool:
+    try:
+        list(yaml.safe_load_all(text))
+    except yaml.YAMLError:
+        return False
+    return True
+
+
+def lint(path: str, text: str, using: Linter | None = None):
+    return _lint_text(using or linter(), path, text)
+
+
+def touched_lines(text: str, operations: dict[int, list[dict]],
+                  comment_edits: dict[int, list[tuple[int, int, str]]] | None = None) -> set[int]:
+    """0-based lines of `text` that operations may rewrite: a replaced/removed node's lines (with
+    its key's line), and the lines of a flow collection that something is added to. Block
+    insertions rewrite nothing: they only add lines."""
+    lines: set[int] = set()
+    docs = {d.index: d for d in parse_documents("x", text)}
+    for index, edits in (comment_edits or {}).items():
+        chunk = docs[index].chunk
+        for a, b, _ in edits:
+            lines.update(range(chunk.line + chunk.text.count("\n", 0, a), chunk.line + chunk.text.count("\n", 0, b) + 1))
+    for index, ops in operations.items():
+        doc = docs[index]
+        for op in ops:
+            node, key, missing = doc.node_at(op["path"])
+            if op["op"] == "add":
+                parent, parent_key, parent_missing = doc.node_at(op["path"].rsplit("/", 1)[0])
+                if missing == "" and key is not None:  # add over an existing key replaces it
+                    lines |= _node_lines(doc, node, key)
+                elif not parent_missing and getattr(parent, "flow_style", False):
+                    lines |= _node_lines(doc, parent, None)
+                continue
+            if node is not None:
+                lines |= _node_lines(doc, node, key)
+    return lines
+
+
+def _node_lines(doc, node, key) -> set[int]:
+    from cslint.textedit import content_end
+    start = (key or node).start_mark.index
+    first = doc.chunk.line + doc.chunk.text.count("\n", 0, start)
+    last = doc.chunk.line + doc.chunk.text.count("\n", 0, content_end(doc.chunk.text, node))
+    return set(range(first, last + 1))
+
+
+def rewritten_lines(before: str, after: str) -> set[int]:
+    """0-based lines of `before` that are not in `after` (changed or deleted). Line endings are
+    ignored: appending to a file without a final newline must end its last line."""
+    matcher = difflib.SequenceMatcher(None, before.splitlines(), after.splitlines(), autojunk=False)
+    out: set[int] = set()
+    for tag, i1, i2, _, _ in matcher.get_opcodes():
+        if tag in ("replace", "delete"):
+            out.update(range(i1, i2))
+    return out
+
+
+def own_line_comments(text: str) -> list[str]:
+    return [line.rstrip("\r") for line in text.split("\n") if line.lstrip().startswith("#")]

@@ -1,0 +1,106 @@
+"""Configuration: discovery upwards, pyproject tables, validation errors naming file and key,
+CLI precedence and `cslint config` origins."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cslint.cli import main
+from cslint.config import ConfigError, load_settings
+from cslint.model import Severity
+
+BAD_DEPLOY = Path(__file__).resolve().parent.parent / "fixtures" / "integrations" / "precommit" / "deploy.yaml"
+
+
+def test_discovered_from_a_parent_directory(tmp_path, monkeypatch):
+    (tmp_path / ".cslint.yaml").write_text("shm-min: 32Gi\nstartup-budget: 900\nfail-on: error\n"
+                                           "gpu-memory-utilization-max: 0.85\nseverity: {CS404: info}\n")
+    sub = tmp_path / "a" / "b"
+    sub.mkdir(parents=True)
+    monkeypatch.chdir(sub)
+    settings, origins = load_settings()
+    assert settings.shm_min == 32 * 2**30 and settings.startup_budget == 900
+    assert settings.fail_on == Severity.ERROR and settings.gpu_memory_utilization_max == 0.85
+    assert settings.severity_overrides == (("CS404", Severity.INFO),)
+    assert origins["shm_min"] == str(tmp_path / ".cslint.yaml") and origins["goal"] == "default"
+
+
+def test_pyproject_table_and_isolated(tmp_path, monkeypatch):
+    (tmp_path / "pyproject.toml").write_text('[project]\nname="x"\n[tool.cslint]\nengine-rss = "12Gi"\n'
+                                             'ignore = ["CS105"]\n')
+    monkeypatch.chdir(tmp_path)
+    settings, _ = load_settings()
+    assert settings.engine_rss == 12 * 2**30 and settings.ignore == ("CS105",)
+    assert load_settings(isolated=True)[0].engine_rss == 8 * 2**30
+
+
+def test_pyproject_without_table_is_skipped(tmp_path, monkeypatch):
+    (tmp_path / ".cslint.yaml").write_text("goal: throughput\n")
+    inner = tmp_path / "inner"
+    inner.mkdir()
+    (inner / "pyproject.toml").write_text('[project]\nname="x"\n')
+    monkeypatch.chdir(inner)
+    assert load_settings()[0].goal == "throughput"
+
+
+@pytest.mark.parametrize("text, needle", [
+    ("shmmin: 1Gi\n", "shmmin: unknown key (did you mean shm-min?)"),
+    ("shm-min: lots\n", "shm-min: expected a positive byte quantity"),
+    ("fail-on: sometimes\n", "fail-on: unknown severity"),
+    ("gpu-memory-utilization-max: 1.5\n", "gpu-memory-utilization-max: expected a number in (0, 1]"),
+    ("k8s-version: 1.30\n", "k8s-version: quote the version"),
+    ("select: [cs4!]\n", "select: not a rule code"),
+    ("per-file-ignores: [a]\n", "per-file-ignores: expected a mapping"),
+    ("rules: {a: 1}\n", "rules: expected a list"),
+    ("- a\n", "expected a mapping"),
+])
+def test_bad_values_name_file_and_key(tmp_path, text, needle):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(text)
+    with pytest.raises(ConfigError) as err:
+        load_settings(str(cfg))
+    assert str(err.value).startswith(str(cfg)) and needle in str(err.value)
+
+
+def test_bad_config_exits_2_with_one_line(tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("startup-budget: -1\n")
+    result = CliRunner().invoke(main, ["--config", str(cfg), str(BAD_DEPLOY)])
+    assert result.exit_code == 2
+    assert "startup-budget" in result.output and "Traceback" not in result.output
+
+
+def test_extension_keys_go_to_extra(tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("mode: warn\nexempt-namespaces: [kube-system]\nallow-annotation-suppressions: false\n"
+                   "lock-file: cslint.lock\nrules: []\n")
+    settings, _ = load_settings(str(cfg))
+    assert settings.get_extra("mode") == "warn"
+    assert settings.get_extra("exempt_namespaces") == ("kube-system",)
+    assert settings.get_extra("allow_annotation_suppressions") is False
+    assert settings.get_extra("custom_rules") == []
+    assert settings.get_extra("custom_rules_source") == str(cfg)
+
+
+def test_command_line_beats_file_and_config_shows_origins(tmp_path, monkeypatch):
+    (tmp_path / ".cslint.yaml").write_text("profile: gke\nselect: [CS4]\n")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["config", "--select", "CS201", "--output-format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["select"] == {"value": ["CS201"], "origin": "command line"}
+    assert data["profile"] == {"value": "gke", "origin": str(tmp_path / ".cslint.yaml")}
+    assert data["shm-min"] == {"value": "16Gi", "origin": "default"}
+    text = CliRunner().invoke(main, ["config"]).output
+    assert "profile" in text and f"# {tmp_path / '.cslint.yaml'}" in text
+
+
+def test_file_selection_applies_to_check(tmp_path, monkeypatch):
+    (tmp_path / ".cslint.yaml").write_text("select: [CS402]\n")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, [str(BAD_DEPLOY)])
+    assert "CS402" in result.output and "CS401" not in result.output
+    assert "CS401" in CliRunner().invoke(main, ["--isolated", str(BAD_DEPLOY)]).output

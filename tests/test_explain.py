@@ -1,0 +1,119 @@
+"""`cslint explain-cold-start`: the four levers per engine workload, from the manifest and the findings."""
+import json
+
+from click.testing import CliRunner
+
+from cslint.cli import main
+from cslint.engine import Linter
+from cslint.explain import budgets, markdown_section
+from cslint.model import Lever
+from cslint.settings import Settings
+from cslint.sources import SourceText
+
+DEPLOY = """apiVersion: apps/v1
+kind: Deployment
+metadata: {name: llama, namespace: serving}
+spec:
+  selector: {matchLabels: {app: llama}}
+  template:
+    metadata: {labels: {app: llama}}
+    spec:
+      containers:
+        - name: vllm
+          image: vllm/vllm-openai:v0.11.0
+          args: ["Qwen/Qwen3-8B", "--enforce-eager"]
+          startupProbe: {httpGet: {path: /health, port: 8000}, periodSeconds: 15, failureThreshold: 60}
+          resources:
+            limits: {nvidia.com/gpu: 1, memory: 48Gi}
+          volumeMounts: [{name: dshm, mountPath: /dev/shm}]
+      volumes:
+        - {name: dshm, emptyDir: {medium: Memory, sizeLimit: 16Gi}}
+"""
+KEDA = """apiVersion: keda.sh/v1alpha1
+kind: ScaledObject
+metadata: {name: llama-so, namespace: serving}
+spec:
+  scaleTargetRef: {name: llama}
+"""
+
+
+def write(tmp_path, **files):
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    return tmp_path
+
+
+def test_budget_reports_levers_facts_and_findings_per_workload():
+    results = Linter(Settings()).lint_sources([SourceText("d.yaml", DEPLOY), SourceText("k.yaml", KEDA)])
+    [item] = budgets(results)
+    assert item.title == "Deployment/serving/llama" and item.container == "vllm"
+    assert "ScaledObject llama-so" in item.scale_to_zero
+    levers = {r.lever: r for r in item.levers}
+    assert [r.lever for r in item.levers][:4] == [Lever.WEIGHTS, Lever.IMAGE, Lever.NODE, Lever.RUNTIME]
+    node = levers[Lever.NODE]
+    assert any(f.code == "CS301" for f in node.findings) and not node.addressed
+    assert "requests 1 nvidia.com/gpu per pod; warm buffer: none in the set" in node.facts
+    runtime = levers[Lever.RUNTIME].facts
+    assert "startupProbe budget 900s" in runtime  # 60 × 15 from the manifest, no invented number
+    assert "/dev/shm 16Gi (Memory-backed)" in runtime and "memory limit 48Gi" in runtime
+    assert any("--enforce-eager" in f for f in runtime)
+    assert "node-0-to-1" in item.unaddressed
+    assert all(f.lever == r.lever for r in item.levers for f in r.findings)
+
+
+def test_cli_text_json_and_markdown(tmp_path):
+    write(tmp_path, **{"d.yaml": DEPLOY, "k.yaml": KEDA})
+    runner = CliRunner()
+    text = runner.invoke(main, ["explain-cold-start", str(tmp_path)])
+    assert text.exit_code == 0, text.output
+    for title in ("Weight load", "Image pull", "Node 0→1", "Runtime", "unaddressed levers:"):
+        assert title in text.output
+    assert "CS301" in text.output
+    data = json.loads(runner.invoke(main, ["explain-cold-start", str(tmp_path), "--output-format", "json"]).output)
+    assert data[0]["workload"] == "Deployment/serving/llama"
+    assert [lv["lever"] for lv in data[0]["levers"]][:4] == ["weight-load", "image-pull", "node-0-to-1", "runtime"]
+    md = runner.invoke(main, ["explain-cold-start", str(tmp_path), "--output-format", "markdown"]).output
+    assert md.startswith("## Cold-start budget") and "| Lever | Status |" in md and "**unaddressed**" in md
+
+
+def test_warm_buffer_and_scale_facts_change_with_the_set(tmp_path):
+    buffer = """apiVersion: scheduling.k8s.io/v1
+kind: PriorityClass
+metadata: {name: overprovisioning}
+value: -10
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: gpu-balloon}
+spec:
+  selector: {matchLabels: {app: b}}
+  template:
+    metadata: {labels: {app: b}}
+    spec:
+      priorityClassName: overprovisioning
+      containers: [{name: pause, image: registry.k8s.io/pause:3.10, resources: {limits: {nvidia.com/gpu: 1}}}]
+"""
+    results = Linter(Settings()).lint_sources([SourceText("d.yaml", DEPLOY), SourceText("k.yaml", KEDA),
+                                               SourceText("b.yaml", buffer)])
+    [item] = budgets(results)
+    node = next(r for r in item.levers if r.lever == Lever.NODE)
+    assert node.addressed and "warm buffer: gpu-balloon" in node.facts[0]
+    alone = budgets(Linter(Settings()).lint_sources([SourceText("d.yaml", DEPLOY)]))[0]
+    assert alone.scale_to_zero is None
+
+
+def test_markdown_section_for_reports():
+    results = Linter(Settings()).lint_sources([SourceText("d.yaml", DEPLOY)])
+    section = markdown_section(results)
+    assert section.startswith("## Cold-start budget") and "`Deployment/serving/llama`" in section
+
+
+def test_no_engine_and_bad_paths(tmp_path):
+    write(tmp_path, **{"cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n"})
+    runner = CliRunner()
+    out = runner.invoke(main, ["explain-cold-start", str(tmp_path)])
+    assert out.exit_code == 0 and "No engine workloads found." in out.output
+    bad = runner.invoke(main, ["explain-cold-start", str(tmp_path / "missing.yaml")])
+    assert bad.exit_code == 2 and "Traceback" not in bad.output and "missing.yaml" in bad.output
+    broken = write(tmp_path, **{"broken.yaml": "a: [1,\n"})
+    assert runner.invoke(main, ["explain-cold-start", str(broken)]).exit_code == 0

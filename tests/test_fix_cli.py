@@ -1,0 +1,152 @@
+"""`cslint --fix/--diff/--show-fixes` as users run it: what is printed, what is written, exit codes."""
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import cslint.fixer as fixer
+import cslint.runner as runner
+from cslint.cli import main
+from cslint.textedit import TextEdit
+from fix_support import FIX_CODES, FIXTURES
+
+SELECT = ["--select", ",".join(FIX_CODES), "--isolated"]
+SOURCE = FIXTURES / "indented_sequences.yaml"
+
+
+def run(*args: str, stdin: bytes | None = None):
+    return CliRunner().invoke(main, ["check", *SELECT, *args], input=stdin, catch_exceptions=False)
+
+
+@pytest.fixture
+def manifest(tmp_path: Path) -> Path:
+    path = tmp_path / "deploy.yaml"
+    path.write_bytes(SOURCE.read_bytes())
+    return path
+
+
+def test_diff_prints_a_unified_diff_and_writes_nothing(manifest: Path):
+    before = manifest.read_bytes()
+    result = run("--diff", "--unsafe-fixes", str(manifest))
+    assert result.exit_code == 1
+    assert result.stdout.startswith(f"--- a/{manifest}\n+++ b/{manifest}\n@@ ")
+    assert '-            - "0.95"\n+            - "0.8"\n' in result.stdout
+    assert manifest.read_bytes() == before
+
+
+def test_diff_exits_0_when_nothing_would_change(tmp_path: Path):
+    clean = tmp_path / "clean.yaml"
+    clean.write_bytes((FIXTURES / "indented_sequences.fixed.yaml").read_bytes())
+    result = run("--diff", "--unsafe-fixes", str(clean))
+    assert result.exit_code == 0 and result.stdout == ""
+
+
+def test_show_fixes_lists_fixes_per_file(manifest: Path, tmp_path: Path):
+    other = tmp_path / "other.yaml"
+    other.write_bytes((FIXTURES / "tabs_in_strings.yaml").read_bytes())
+    result = run("--fix", "--show-fixes", str(manifest), str(other))
+    assert f"in {manifest}:" in result.stderr and f"in {other}:" in result.stderr
+    assert "1 × CS403 (gpu-memory-utilization-too-high)" in result.stderr
+    assert "CS408" not in result.stderr  # unsafe: not applied without --unsafe-fixes
+
+
+def test_exit_code_after_fix_is_0_when_nothing_unfixed_remains(manifest: Path):
+    result = CliRunner().invoke(main, ["check", "--isolated", "--select", "CS403,CS402", "--fix", str(manifest)])
+    assert result.exit_code == 0, result.output
+    assert "0.8" in manifest.read_text()
+
+
+def test_exit_code_after_fix_is_1_when_findings_remain(manifest: Path):
+    result = run("--fix", str(manifest))  # unsafe fixes (CS406, CS408, CS405) are left
+    assert result.exit_code == 1
+    assert "CS408" in result.stdout and "CS403" not in result.stdout
+
+
+def test_fix_stdin_writes_fixed_text_to_stdout_and_report_to_stderr():
+    result = run("--fix", "--unsafe-fixes", "-", stdin=SOURCE.read_bytes())
+    assert result.stdout_bytes == (FIXTURES / "indented_sequences.fixed.yaml").read_bytes()
+    assert "Found" in result.stderr or "passed" in result.stderr
+    assert result.exit_code == 0
+
+
+def test_fix_stdin_echoes_text_it_cannot_fix():
+    text = b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}  # nothing to fix\n"
+    result = run("--fix", "-", stdin=text)
+    assert result.stdout_bytes == text and result.exit_code == 0
+
+
+def test_fix_stdin_keeps_bom_and_crlf():
+    data = (FIXTURES / "bom.yaml").read_bytes()
+    result = run("--fix", "--unsafe-fixes", "-", stdin=data)
+    assert result.stdout_bytes == (FIXTURES / "bom.fixed.yaml").read_bytes()
+
+
+def test_atomic_write_keeps_mode_and_leaves_no_temporary_file(manifest: Path):
+    os.chmod(manifest, 0o640)
+    result = run("--fix", str(manifest))
+    assert result.exit_code in (0, 1)
+    assert stat.S_IMODE(os.stat(manifest).st_mode) == 0o640
+    assert sorted(p.name for p in manifest.parent.iterdir()) == ["deploy.yaml"]
+    assert "0.8" in manifest.read_text()
+
+
+def test_fix_through_a_symlink_replaces_the_target_and_keeps_the_link(manifest: Path):
+    link = manifest.with_name("link.yaml")
+    link.symlink_to(manifest.name)
+    run("--fix", str(link))
+    assert link.is_symlink() and "0.8" in manifest.read_text()
+
+
+def test_file_with_cs000_is_never_written(tmp_path: Path):
+    path = tmp_path / "broken.yaml"
+    data = SOURCE.read_bytes() + b"---\nkind: [unclosed\n"
+    path.write_bytes(data)
+    result = run("--fix", "--unsafe-fixes", str(path))
+    assert path.read_bytes() == data
+    assert result.exit_code == 1 and "CS000" in result.stdout
+    assert "does not parse" in result.stderr
+
+
+def test_file_changed_on_disk_during_fix_is_not_clobbered(manifest: Path, monkeypatch):
+    real_fix_text = runner.fix_text
+
+    def fix_then_someone_edits(*args, **kwargs):
+        outcome = real_fix_text(*args, **kwargs)
+        manifest.write_text("# edited by someone else meanwhile\n")
+        return outcome
+
+    monkeypatch.setattr(runner, "fix_text", fix_then_someone_edits)
+    result = run("--fix", str(manifest))
+    assert manifest.read_text() == "# edited by someone else meanwhile\n"
+    assert result.exit_code == 2
+    assert "changed on disk" in result.stderr
+
+
+def test_read_only_file_is_a_clear_error_and_is_not_written(manifest: Path):
+    before = manifest.read_bytes()
+    os.chmod(manifest, 0o444)
+    result = run("--fix", str(manifest))
+    assert result.exit_code == 2
+    assert f"cslint: error: {manifest}: cannot write: file is read-only" in result.stderr
+    assert "Traceback" not in result.output
+    assert manifest.read_bytes() == before
+    assert sorted(p.name for p in manifest.parent.iterdir()) == ["deploy.yaml"]
+
+
+def test_fix_whose_text_does_not_match_its_patch_is_reverted_and_reported(manifest: Path, monkeypatch):
+    real_edits_for = fixer.edits_for
+
+    def wrong_edits(text, root, ops):  # a buggy engine: writes 0.7 where the patch says 0.8 (a 7 for every 8)
+        return [TextEdit(e.start, e.end, e.content.replace("8", "7"), e.order, e.depth)
+                for e in real_edits_for(text, root, ops)]
+
+    monkeypatch.setattr(fixer, "edits_for", wrong_edits)
+    before = manifest.read_bytes()
+    result = run("--fix", "--unsafe-fixes", str(manifest))
+    assert manifest.read_bytes() == before
+    assert "does not match its patch" in result.stderr and "file left unchanged" in result.stderr
+    assert result.exit_code == 1 and "CS403" in result.stdout

@@ -1,0 +1,323 @@
+"""Hostile input, hostile filesystems and leaks: cslint answers with a finding or one clear
+line, never a traceback, never unbounded time or memory, never a credential in its output."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cslint.cli import main
+from cslint.documents import parse_documents
+from cslint.engine import Linter
+from cslint.settings import Settings
+from cslint.sources import SourceText
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def cli(*args: str, stdin: str | bytes | None = None):
+    result = CliRunner().invoke(main, list(args), input=stdin, catch_exceptions=False)
+    assert result.exit_code in (0, 1, 2), result.output
+    assert "Traceback" not in result.output
+    return result
+
+
+def lint_json(path: Path, *extra: str) -> list[dict]:
+    result = cli("--output-format", "json", "--no-schema", *extra, str(path))
+    return json.loads(result.stdout)["findings"]
+
+
+# -- hostile YAML ---------------------------------------------------------------------------------
+BILLION_LAUGHS = "\n".join(
+    ["a: &a [x, x, x, x, x, x, x, x, x, x]"]
+    + [f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 10)}]" for i in range(8)]
+) + "\n"
+
+
+def test_billion_laughs_is_cs000_in_bounded_time_and_memory(tmp_path):
+    f = tmp_path / "bomb.yaml"
+    f.write_text(BILLION_LAUGHS)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    start = time.perf_counter()
+    findings = lint_json(f)
+    assert time.perf_counter() - start < 10
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200 * 1024  # KiB
+    assert [x["code"] for x in findings] == ["CS000"]
+    assert "alias" in findings[0]["message"]
+
+
+def test_small_aliases_still_work(tmp_path):
+    f = tmp_path / "ok.yaml"
+    f.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: &n x, labels: {a: *n}}\n")
+    assert lint_json(f) == []
+
+
+@pytest.mark.parametrize("text", [
+    "[" * 20000 + "]" * 20000,
+    "{a: " * 20000 + "1" + "}" * 20000,
+    "".join("  " * i + "k:\n" for i in range(3000)) + "  " * 3000 + "v\n",
+    "- " * 5000 + "x\n",
+])
+def test_deep_nesting_never_raises_recursion_error(tmp_path, text):
+    f = tmp_path / "deep.yaml"
+    f.write_text(text)
+    result = cli("--output-format", "json", str(f))
+    assert "RecursionError" not in result.output
+    assert result.exit_code in (0, 1)
+
+
+def test_file_over_the_size_limit_is_refused_with_a_clear_message(tmp_path):
+    big = tmp_path / "big.yaml"
+    with open(big, "wb") as fh:  # sparse: 51 MiB without writing them
+        fh.truncate(51 * 1024 * 1024)
+    findings = lint_json(big)
+    assert [x["code"] for x in findings] == ["CS000"]
+    assert "--max-file-size" in findings[0]["message"]
+    small = tmp_path / "small.yaml"
+    small.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n" + "# pad\n" * 400)
+    limited = lint_json(small, "--max-file-size", "1000")
+    assert [x["code"] for x in limited] == ["CS000"] and "limit" in limited[0]["message"]
+
+
+def test_binary_file_and_invalid_utf8_are_cs000(tmp_path):
+    binary = tmp_path / "bin.yaml"
+    binary.write_bytes(b"\x7fELF\x00\x01\x02" * 100)
+    bad = tmp_path / "bad.yaml"
+    bad.write_bytes(b"apiVersion: v1\nkind: ConfigMap\ndata:\n  k: \xff\xfe\n")
+    found = {Path(x["file"]).name: x for x in lint_json(tmp_path)}
+    assert found["bin.yaml"]["code"] == "CS000" and "binary" in found["bin.yaml"]["message"]
+    assert found["bad.yaml"]["code"] == "CS000" and "UTF-8" in found["bad.yaml"]["message"]
+    assert found["bad.yaml"]["line"] == 4
+
+
+@pytest.mark.parametrize("tag", ["!!python/object/apply:os.system", "!!python/object/new:os.system",
+                                 "!!python/name:os.system", "!!python/module:os"])
+def test_python_tags_are_never_constructed(tmp_path, tag):
+    marker = tmp_path / "pwned"
+    f = tmp_path / "evil.yaml"
+    f.write_text(f"apiVersion: v1\nkind: ConfigMap\ndata:\n  x: {tag} [\"touch {marker}\"]\n")
+    findings = lint_json(f)
+    assert [x["code"] for x in findings] == ["CS000"]
+    assert not marker.exists()
+
+
+def test_duplicate_keys_are_cs000_at_the_second_key(tmp_path):
+    f = tmp_path / "dup.yaml"
+    f.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  name: b\n")
+    findings = lint_json(f)
+    assert [(x["code"], x["line"]) for x in findings] == [("CS000", 5)]
+    assert "duplicate key" in findings[0]["message"]
+
+
+def test_merge_keys_are_expanded_like_pyyaml(tmp_path):
+    text = ("base: &base {image: 'vllm/vllm-openai:v0.9.0', name: a}\n"
+            "merged:\n  <<: *base\n  name: b\n")
+    docs = list(parse_documents("m.yaml", text))
+    assert docs[0].error is None
+    assert docs[0].data["merged"] == {"image": "vllm/vllm-openai:v0.9.0", "name": "b"}
+
+
+def test_very_long_lines_are_linear(tmp_path):
+    f = tmp_path / "long.yaml"
+    f.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata:\n  k: " + "a" * 5_000_000 + "\n")
+    start = time.perf_counter()
+    assert lint_json(f) == []
+    assert time.perf_counter() - start < 20
+
+
+# -- filesystem ------------------------------------------------------------------------------------
+def test_unreadable_file_is_one_clear_error(tmp_path, monkeypatch):
+    import cslint.sources as sources
+    f = tmp_path / "secret.yaml"
+    f.write_text("a: 1\n")
+
+    def denied(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+    monkeypatch.setattr(sources, "open", denied, raising=False)
+    result = cli(str(f))
+    assert result.exit_code == 2
+    assert "Permission denied" in result.output and len(result.output.strip().splitlines()) == 1
+
+
+def test_unreadable_directory_is_one_clear_error(tmp_path, monkeypatch):
+    import cslint.sources as sources
+    (tmp_path / "locked").mkdir()
+    real_scandir = os.scandir
+
+    def scandir(path):
+        if str(path).endswith("locked"):
+            raise PermissionError(13, "Permission denied")
+        return real_scandir(path)
+    monkeypatch.setattr(sources.os, "scandir", scandir)
+    result = cli(str(tmp_path))
+    assert result.exit_code == 2 and "cannot read directory" in result.output
+
+
+def test_symlink_loops_terminate(tmp_path):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "up").symlink_to(tmp_path, target_is_directory=True)
+    (tmp_path / "a.yaml").symlink_to(tmp_path / "b.yaml")
+    (tmp_path / "b.yaml").symlink_to(tmp_path / "a.yaml")
+    (tmp_path / "ok.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n")
+    result = cli("--output-format", "json", "--no-schema", str(tmp_path))
+    assert result.exit_code == 0  # looping links are skipped in a walk, the loop dir visited once
+    assert json.loads(result.stdout)["summary"]["files"] >= 1
+
+
+FIXABLE = """apiVersion: apps/v1
+kind: Deployment
+metadata: {name: vllm}
+spec:
+  selector: {matchLabels: {app: vllm}}
+  template:
+    metadata: {labels: {app: vllm}}
+    spec:
+      containers:
+        - name: vllm
+          image: vllm/vllm-openai:v0.9.0
+          imagePullPolicy: Always
+          args: ["--model", "meta-llama/Llama-3.1-8B-Instruct"]
+          resources: {limits: {nvidia.com/gpu: 1}}
+"""
+
+
+def test_read_only_file_is_not_written_by_fix(tmp_path):
+    f = tmp_path / "ro.yaml"
+    f.write_text(FIXABLE)
+    f.chmod(0o444)
+    result = cli("--fix", str(f))
+    assert f.read_text() == FIXABLE
+    assert result.exit_code == 2 and "read-only" in result.output
+
+
+def test_file_changed_while_being_fixed_is_not_clobbered(tmp_path, monkeypatch):
+    import cslint.runner as runner
+    f = tmp_path / "racy.yaml"
+    f.write_text(FIXABLE)
+    concurrent = FIXABLE + "# edited by someone else\n"
+    real = runner.fix_text
+
+    def fix_then_edit(*args, **kwargs):
+        outcome = real(*args, **kwargs)
+        f.write_text(concurrent)
+        return outcome
+    monkeypatch.setattr(runner, "fix_text", fix_then_edit)
+    result = cli("--fix", str(f))
+    assert f.read_text() == concurrent
+    assert result.exit_code == 2 and "changed on disk" in result.output
+
+
+# -- properties over arbitrary text ----------------------------------------------------------------
+from hypothesis import HealthCheck, given, settings as hsettings, strategies as st  # noqa: E402
+
+YAMLISH = st.text(alphabet=st.sampled_from(list("abk: -[]{}&*!|>'\"#\n\t,?%@`<=.0123456789~\\")), max_size=200)
+
+
+@hsettings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(YAMLISH)
+def test_any_text_lints_without_raising_and_positions_are_inside(text):
+    linter = Linter(Settings())
+    results = linter.lint_sources([SourceText("x.yaml", text)])
+    lines = text.split("\n")
+    for f in results[0].findings:
+        assert f.position is not None
+        assert 1 <= f.position.line <= len(lines) and f.position.line <= f.position.end_line <= len(lines)
+        assert 1 <= f.position.column <= len(lines[f.position.line - 1]) + 1
+
+
+@hsettings(max_examples=40, deadline=None)
+@given(st.binary(max_size=300))
+def test_any_bytes_exit_code_is_0_1_or_2(data):
+    result = CliRunner().invoke(main, ["--output-format", "json", "-"], input=data, catch_exceptions=False)
+    assert result.exit_code in (0, 1, 2)
+    assert "Traceback" not in result.output
+
+
+# -- security ----------------------------------------------------------------------------------------
+SOURCES = [p for d in ("linter", "rules") for p in (ROOT / d).rglob("*.py")]
+
+
+def test_only_safe_yaml_loading_anywhere():
+    unsafe = re.compile(r"yaml\.(?:load|load_all|unsafe_load|full_load|full_load_all)\((?![^)]*Loader=(?:yaml\.)?C?SafeLoader)"
+                        r"|Loader=(?:yaml\.)?(?:C?Loader|C?FullLoader|C?UnsafeLoader)\b|UnsafeConstructor|FullConstructor")
+    offenders = [f"{p.relative_to(ROOT)}:{i}" for p in SOURCES
+                 for i, line in enumerate(p.read_text().splitlines(), 1) if unsafe.search(line)]
+    assert offenders == []
+
+
+def test_no_shell_true_and_kubectl_gets_an_argument_list():
+    offenders = []
+    for p in SOURCES:
+        text = p.read_text()
+        for i, line in enumerate(text.splitlines(), 1):
+            if re.search(r"shell\s*=\s*True|os\.system\(|os\.popen\(", line):
+                offenders.append(f"{p.relative_to(ROOT)}:{i}")
+            if re.search(r"subprocess\.\w+\(\s*f?[\"']", line):  # a command string, not a list
+                offenders.append(f"{p.relative_to(ROOT)}:{i}")
+    assert offenders == []
+
+
+SECRET = "hf_SuperSecretValue1234567890"
+LEAKY = f"""apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: vllm}}
+spec:
+  selector: {{matchLabels: {{app: vllm}}}}
+  template:
+    metadata: {{labels: {{app: vllm}}}}
+    spec:
+      containers:
+        - name: vllm
+          image: vllm/vllm-openai:latest
+          command: ["sh", "-c", "HF_TOKEN={SECRET} vllm serve meta-llama/Llama-3.1-8B --hf-token {SECRET}"]
+          env:
+            - name: HF_TOKEN
+              value: {SECRET}
+            - name: DB_PASSWORD
+              value: {SECRET}x
+            - name: HUGGING_FACE_HUB_TOKEN
+              valueFrom: {{secretKeyRef: {{name: hf, key: token}}}}
+          resources: {{limits: {{nvidia.com/gpu: 1}}}}
+"""
+
+
+@pytest.fixture
+def echo_rule():
+    """A rule that quotes every env value and the whole command: the worst case for leaks."""
+    from cslint import registry
+    from cslint.model import Lever, RuleMeta, Scope, Severity, Violation
+
+    meta = RuleMeta(code="CSX99", name="echo", lever=Lever.INPUT, severity=Severity.WARNING,
+                    summary="echo", scope=Scope.CONTAINER)
+
+    def check(container, settings):
+        for name, (i, value) in container.env.items():
+            yield Violation(f"{name} is {value!r}", container.pointer + f"/env/{i}")
+        yield Violation(f"runs {container.data.get('command')}", container.pointer + "/command")
+
+    def provider(settings):
+        return (registry.Rule(meta, check, __name__),)
+    registry.register_provider(provider)
+    yield
+    registry._extra_providers.remove(provider)
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "sarif", "github", "junit", "markdown"])
+def test_literal_secret_values_never_reach_any_output(tmp_path, echo_rule, fmt):
+    f = tmp_path / "leaky.yaml"
+    f.write_text(LEAKY)
+    result = cli("--output-format", fmt, "--extend-select", "CSX99", "--show-source"
+                 if fmt == "text" else "--statistics", str(f))
+    body = result.stdout
+    assert "CSX99" in body or "echo" in body
+    shown = body if fmt != "text" else "\n".join(line for line in body.splitlines() if not re.match(r"\s*\d+ \|", line))
+    assert SECRET not in shown
+    assert "hf-token ****" in body or fmt in ("junit",) or "****" in body

@@ -1,0 +1,138 @@
+"""Output formats: SARIF validated against the official 2.1.0 schema, GitHub workflow commands with
+the toolkit's escaping, JUnit XML, the Markdown summary by lever, and Helm sources in CI formats."""
+from __future__ import annotations
+
+import io
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from cslint.engine import Linter
+from cslint.model import Finding, Lever, Position, Severity
+from cslint.reporters import report
+from cslint.reporters.github import escape_data, escape_property
+from cslint.settings import Settings
+from cslint.sources import SourceText, read_source
+
+ROOT = Path(__file__).resolve().parent.parent
+DEPLOY = ROOT / "fixtures" / "integrations" / "precommit" / "deploy.yaml"
+HELM = ROOT / "fixtures" / "integrations" / "helm" / "rendered.yaml"
+SCHEMA = Path("/work/shared/schemas/sarif-schema-2.1.0.json")
+SETTINGS = Settings(select=("CS2", "CS4"))
+
+
+def results_for(*sources: SourceText, settings: Settings = SETTINGS) -> list:
+    return Linter(settings).lint_sources(list(sources))
+
+
+def render(fmt: str, results: list, settings: Settings = SETTINGS) -> str:
+    out = io.StringIO()
+    report(fmt, results, settings, out)
+    return out.getvalue()
+
+
+@pytest.fixture
+def in_repo(monkeypatch):
+    monkeypatch.setenv("GITHUB_WORKSPACE", str(ROOT))
+    monkeypatch.chdir(ROOT)
+    return results_for(read_source(str(DEPLOY.relative_to(ROOT))))
+
+
+def validate_sarif(log: dict) -> None:
+    if not SCHEMA.exists():
+        pytest.skip("SARIF schema not present at ../shared/schemas")
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads(SCHEMA.read_text())
+    jsonschema.validators.validator_for(schema)(schema).validate(log)
+
+
+def test_sarif_is_valid_and_exact(in_repo):
+    log = json.loads(render("sarif", in_repo))
+    validate_sarif(log)
+    run = log["runs"][0]
+    assert run["columnKind"] == "unicodeCodePoints"
+    rules = {r["id"]: r for r in run["tool"]["driver"]["rules"]}
+    assert {"CS401", "CS900", "CS000"} <= set(rules)
+    shm = rules["CS401"]
+    assert shm["name"] == "shm-too-small" and shm["defaultConfiguration"]["level"] == "error"
+    assert shm["help"]["markdown"].startswith("## What it does") and shm["helpUri"].endswith("#cs401-shm-too-small")
+    result = next(r for r in run["results"] if r["ruleId"] == "CS401")
+    loc = result["locations"][0]["physicalLocation"]
+    assert loc["artifactLocation"]["uri"] == "fixtures/integrations/precommit/deploy.yaml"
+    assert loc["region"]["startLine"] == 13 and loc["region"]["startColumn"] == 11
+    assert run["tool"]["driver"]["rules"][result["ruleIndex"]]["id"] == "CS401"
+    hashes = [r["partialFingerprints"]["primaryLocationLineHash"] for r in run["results"]]
+    assert len(set(hashes)) == len(hashes)
+
+
+def test_sarif_clean_run_still_has_results(in_repo):
+    log = json.loads(render("sarif", results_for(SourceText("x.yaml", "kind: ConfigMap\n"))))
+    validate_sarif(log)
+    assert log["runs"][0]["results"] == []
+
+
+def test_fingerprint_survives_lines_moving():
+    text = DEPLOY.read_text()
+    a = json.loads(render("sarif", results_for(SourceText("d.yaml", text))))
+    b = json.loads(render("sarif", results_for(SourceText("d.yaml", "# moved\n\n" + text))))
+    fp = lambda log: sorted(r["partialFingerprints"]["primaryLocationLineHash"] for r in log["runs"][0]["results"])
+    assert fp(a) == fp(b)
+
+
+def test_github_escaping():
+    assert escape_data("50% a\r\nb") == "50%25 a%0D%0Ab"
+    assert escape_property("a:b,c%") == "a%3Ab%2Cc%25"
+
+
+def test_github_commands(in_repo):
+    lines = render("github", in_repo).splitlines()
+    shm = next(line for line in lines if "CS401" in line)
+    assert shm.startswith("::error file=fixtures/integrations/precommit/deploy.yaml,line=13,col=11,endLine=13,")
+    assert ",title=CS401 shm-too-small::no /dev/shm mount" in shm
+    assert any(line.startswith("::warning ") for line in lines)
+
+
+def test_github_multi_line_region_has_no_columns():
+    f = Finding("CS401", "shm-too-small", Severity.INFO, "a\nb", "x.yaml", 0, "", position=Position(3, 2, 5, 1))
+    from cslint.engine import FileResult
+    out = render("github", [FileResult(SourceText("x.yaml", "a: 1\n"), [], [f])])
+    assert out == "::notice file=x.yaml,line=3,endLine=5,title=CS401 shm-too-small::a%0Ab\n"
+
+
+def test_helm_stdin_points_at_the_template(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    results = results_for(SourceText("<stdin>", HELM.read_text()))
+    lines = render("github", results).splitlines()
+    assert lines and all(line.split(",", 1)[0].endswith("file=llm/templates/deployment.yaml") for line in lines)
+    assert "rendered: <stdin>:" in lines[0]
+    log = json.loads(render("sarif", results))
+    uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in log["runs"][0]["results"]}
+    assert uris == {"llm/templates/deployment.yaml"}
+    # the same rendered text saved in the repository is reported where it is
+    in_repo = results_for(read_source(str(HELM.relative_to(ROOT))))
+    assert "file=fixtures/integrations/helm/rendered.yaml," in render("github", in_repo)
+
+
+def test_junit(in_repo):
+    root = ET.fromstring(render("junit", in_repo + results_for(SourceText("clean.yaml", "kind: ConfigMap\n"))))
+    suites = root.findall("testsuite")
+    assert [s.get("name") for s in suites] == ["fixtures/integrations/precommit/deploy.yaml", "clean.yaml"]
+    failures = suites[0].findall("testcase/failure")
+    assert failures and int(root.get("failures")) == len(failures)
+    assert suites[1].find("testcase/failure") is None
+
+
+def test_markdown_grouped_by_lever(in_repo):
+    text = render("markdown", in_repo)
+    assert text.startswith("## cslint")
+    assert f"### {Lever.RUNTIME.title}" in text and f"### {Lever.IMAGE.title}" in text
+    assert text.index(Lever.IMAGE.title) < text.index(f"### {Lever.RUNTIME.title}")
+    assert "| 🔴 | [CS401]" in text
+    assert "All checks passed" in render("markdown", results_for(SourceText("c.yaml", "kind: ConfigMap\n")))
+
+
+def test_markdown_escapes_table_cells():
+    from cslint.reporters.markdown import cell
+    assert cell("a|b\nc") == "a\\|b c"

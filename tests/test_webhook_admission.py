@@ -1,0 +1,233 @@
+"""Admission decisions as pure functions: AdmissionReview dict in, AdmissionReview dict out."""
+from __future__ import annotations
+
+import base64
+import json
+import logging
+from pathlib import Path
+
+import jsonpatch
+import pytest
+import yaml
+
+from cslint.model import Applicability, Severity
+from cslint.settings import Settings
+from cslint.webhook.admission import (DENY_LISTED, Admission, BadReview, parse_review, review_for)
+from cslint.webhook.metrics import Metrics
+from cslint.webhook.policy import WebhookPolicy
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "webhook"
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+
+
+def load(name: str) -> dict:
+    return yaml.safe_load((FIXTURES / name).read_text())
+
+
+def admission(**policy) -> Admission:
+    return Admission(Settings(fail_on=Severity.ERROR), WebhookPolicy(**policy))
+
+
+def patch_of(outcome) -> list[dict]:
+    return json.loads(base64.b64decode(outcome.review["response"]["patch"]))
+
+
+# -- envelope -------------------------------------------------------------------------------------
+@pytest.mark.parametrize("body,words", [
+    (b"{", "not valid JSON"),
+    (b"\xff\xfe\x00", "not valid JSON"),
+    (b"null", "JSON object"),
+    (json.dumps({"apiVersion": "v1", "kind": "AdmissionReview", "request": {}}).encode(), "admission.k8s.io/v1"),
+    (json.dumps({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview"}).encode(), "no request"),
+    (json.dumps({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {"operation": "CREATE"}}).encode(),
+     "uid"),
+    (json.dumps({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+                 "request": {"uid": "u", "operation": "PATCH", "object": {}}}).encode(), "operation"),
+    (json.dumps({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+                 "request": {"uid": "u", "operation": "UPDATE", "object": "text"}}).encode(), "request.object"),
+])
+def test_bad_envelopes_are_refused_with_a_reason(body, words):
+    with pytest.raises(BadReview, match=words):
+        parse_review(body)
+
+
+def test_delete_without_object_is_a_valid_review():
+    review = review_for({}, operation="DELETE", object=None)
+    assert parse_review(json.dumps(review).encode())["request"]["operation"] == "DELETE"
+
+
+# -- validation -----------------------------------------------------------------------------------
+def test_denial_lists_code_container_path_and_fix_title():
+    out = admission().validate(review_for(load("deployment-fixable.yaml"), uid="abc"))
+    resp = out.review["response"]
+    assert (out.verdict, resp["uid"], resp["allowed"], resp["status"]["code"]) == ("denied", "abc", False, 403)
+    line = next(x for x in resp["status"]["message"].splitlines() if x.startswith("- CS401"))
+    assert "container vllm" in line and "/spec/template/spec/volumes/0/emptyDir" in line and "(fix: " in line
+    assert resp["warnings"][0].startswith("CS402 container vllm:")  # below fail-on: a warning
+    assert resp["auditAnnotations"] == {"findings": "CS401,CS402,CS403"}
+
+
+def test_denial_message_and_warnings_stay_bounded():
+    obj = load("deployment-fixable.yaml")
+    container = obj["spec"]["template"]["spec"]["containers"][0]
+    container["image"] = "vllm/vllm-openai:" + "x" * 400
+    obj["spec"]["template"]["spec"]["containers"] = [dict(container, name=f"c{i}") for i in range(40)]
+    resp = admission().validate(review_for(obj)).review["response"]
+    message = resp["status"]["message"]
+    assert message.count("\n- CS") == DENY_LISTED and "more (run `cslint check`" in message
+    assert len(message) < 4000
+    assert all(len(w) <= 120 for w in resp["warnings"]) and sum(map(len, resp["warnings"])) < 4096
+
+
+def test_warn_mode_never_denies_and_audit_mode_only_annotates():
+    warn = admission(mode="warn").validate(review_for(load("pod-operator.yaml"))).review["response"]
+    assert warn["allowed"] is True and warn["warnings"][0].startswith("CS201")
+    audit = admission(mode="audit").validate(review_for(load("pod-operator.yaml"))).review["response"]
+    assert audit == {"uid": "test-uid", "allowed": True, "auditAnnotations": {"findings": "CS201"}}
+
+
+def test_fail_on_comes_from_settings():
+    strict = Admission(Settings(fail_on=Severity.WARNING), WebhookPolicy())
+    assert strict.validate(review_for(load("leaderworkerset-warn.yaml"))).verdict == "denied"
+    assert admission().validate(review_for(load("leaderworkerset-warn.yaml"))).verdict == "warned"
+
+
+@pytest.mark.parametrize("request_fields,verdict", [
+    ({"operation": "DELETE", "object": None}, "skipped"),
+    ({"operation": "CONNECT", "object": None}, "skipped"),
+    ({"subResource": "status"}, "skipped"),
+    ({"operation": "UPDATE"}, "skipped"),  # a Pod's spec is immutable: only CREATE is checked
+    ({"namespace": "kube-system"}, "exempt"),
+    ({"dryRun": True}, "denied"),  # answered like any request
+])
+def test_requests_that_pass_through(request_fields, verdict):
+    out = admission().validate(review_for(load("pod-operator.yaml"), **request_fields))
+    assert out.verdict == verdict
+    if verdict != "denied":
+        assert out.review["response"] == {"uid": "test-uid", "allowed": True}
+
+
+def test_terminating_objects_are_not_blocked_and_exempt_object_globs_apply():
+    obj = load("deployment-fixable.yaml")
+    obj["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z"
+    assert admission().validate(review_for(obj, operation="UPDATE")).verdict == "skipped"
+    plain = load("deployment-fixable.yaml")
+    assert admission(exempt_objects=("Deployment/ml/q*",)).validate(review_for(plain)).verdict == "exempt"
+    assert admission(exempt_objects=("StatefulSet/*/*",)).validate(review_for(plain)).verdict == "denied"
+
+
+def test_annotation_suppressions_are_honoured_unless_disabled():
+    obj = load("deployment-suppressed.yaml")
+    assert admission().validate(review_for(obj)).verdict == "allowed"
+    assert admission(annotation_suppressions=False).validate(review_for(obj)).verdict == "denied"
+    strict = Admission(Settings(fail_on=Severity.ERROR, disallow_suppressions=True), WebhookPolicy())
+    assert strict.validate(review_for(obj)).verdict == "denied"
+
+
+@pytest.mark.parametrize("failure_mode,allowed,code", [("open", True, None), ("closed", False, 500)])
+def test_internal_errors_follow_failure_mode_and_log_the_uid(monkeypatch, caplog, failure_mode, allowed, code):
+    adm = admission(failure_mode=failure_mode)
+
+    def boom(obj):
+        raise RuntimeError("rule exploded")
+    monkeypatch.setattr(adm.linter, "lint_object", boom)
+    with caplog.at_level(logging.ERROR, logger="cslint.webhook"):
+        for decide in (adm.validate, adm.mutate):
+            out = decide(review_for(load("deployment-clean.yaml"), uid="uid-42"))
+            assert out.verdict == "error" and out.review["response"]["allowed"] is allowed
+            assert out.review["response"].get("status", {}).get("code") == code
+    assert "uid=uid-42" in caplog.text and "rule exploded" in caplog.text
+
+
+# -- mutation -------------------------------------------------------------------------------------
+def test_mutation_is_the_rules_operations_and_converges():
+    adm = admission()
+    obj = load("deployment-fixable.yaml")
+    out = adm.mutate(review_for(obj))
+    assert out.verdict == "patched" and out.review["response"]["patchType"] == "JSONPatch"
+    ops = patch_of(out)
+    rule_ops = [op for f in out.findings for op in f.fix.operations]
+    assert ops[:len(rule_ops)] == rule_ops  # no second fix implementation
+    patched = jsonpatch.apply_patch(obj, ops)
+    assert ops[-1] == {"op": "add", "path": "/metadata/annotations", "value": {"cslint.io/fixed": "CS401,CS402,CS403"}}
+    assert not [f for f in adm.lint(patched) if f.fix and f.fix.applicability >= Applicability.SAFE]
+    assert adm.mutate(review_for(patched)).review["response"] == {"uid": "test-uid", "allowed": True}
+    assert obj == load("deployment-fixable.yaml"), "the request object must not be modified"
+
+
+def test_fixed_annotation_key_is_escaped_and_merged_with_an_earlier_record():
+    obj = load("leaderworkerset-warn.yaml")
+    obj["metadata"]["annotations"] = {"cslint.io/fixed": "CS401"}
+    ops = patch_of(admission().mutate(review_for(obj)))
+    assert ops[-1] == {"op": "add", "path": "/metadata/annotations/cslint.io~1fixed", "value": "CS401,CS402"}
+    assert jsonpatch.apply_patch(obj, ops)["metadata"]["annotations"] == {"cslint.io/fixed": "CS401,CS402"}
+
+
+def test_unsafe_fixes_only_when_opted_in():
+    obj = load("inferenceservice.yaml")
+    safe = {op["path"] for op in patch_of(admission().mutate(review_for(obj)))}
+    unsafe = {op["path"] for op in patch_of(admission(unsafe_fixes=True).mutate(review_for(obj)))}
+    assert safe < unsafe
+
+
+def test_audit_mode_mutates_nothing_and_clean_objects_get_no_patch():
+    out = admission(mode="audit").mutate(review_for(load("deployment-fixable.yaml")))
+    assert out.review["response"] == {"uid": "test-uid", "allowed": True,
+                                      "auditAnnotations": {"would-fix": "CS401,CS402,CS403"}}
+    assert admission().mutate(review_for(load("deployment-clean.yaml"))).review["response"] == \
+        {"uid": "test-uid", "allowed": True}
+
+
+def _corpus_objects():
+    if not CORPUS.is_dir():
+        return []
+    objs = []
+    for path in sorted(CORPUS.rglob("*.yaml"))[:150]:
+        try:
+            docs = list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
+        except (yaml.YAMLError, UnicodeDecodeError):
+            continue
+        objs += [(f"{path.name}#{i}", d) for i, d in enumerate(docs)
+                 if isinstance(d, dict) and isinstance(d.get("kind"), str) and isinstance(d.get("spec"), dict)]
+    return objs
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason="shared corpus not present")
+def test_mutation_is_idempotent_on_real_manifests():
+    adm, patched_count = admission(unsafe_fixes=True), 0
+    for label, obj in _corpus_objects():
+        out = adm.mutate(review_for(obj))
+        if out.verdict != "patched":
+            continue
+        patched_count += 1
+        fixed = jsonpatch.apply_patch(obj, patch_of(out))
+        again = adm.mutate(review_for(fixed)).review["response"]
+        assert "patch" not in again, label
+    assert patched_count >= 10
+
+
+# -- policy and metrics ---------------------------------------------------------------------------
+def test_policy_reads_the_shared_configuration_keys():
+    settings = Settings(extra=(("mode", "warn"), ("failure_mode", "closed"), ("exempt_namespaces", ["a", "b"]),
+                               ("allow_annotation_suppressions", False), ("max_request_bytes", 1024),
+                               ("webhook_unsafe_fixes", True), ("exempt_objects", ["Pod/*/*"])))
+    policy = WebhookPolicy.from_settings(settings)
+    assert (policy.mode, policy.failure_mode, policy.exempt_namespaces, policy.annotation_suppressions,
+            policy.max_body_bytes, policy.unsafe_fixes, policy.exempt_objects) == \
+        ("warn", "closed", ("a", "b"), False, 1024, True, ("Pod/*/*",))
+    assert policy.with_(mode=None, failure_mode="open").mode == "warn"
+    with pytest.raises(ValueError, match="mode"):
+        WebhookPolicy(mode="block")
+
+
+def test_metrics_exposition_counts_and_cumulative_buckets():
+    m = Metrics()
+    m.observe("validate", "denied", 0.003, ["CS201", "CS401"])
+    m.observe("validate", "allowed", 0.2)
+    text = m.render()
+    assert 'cslint_webhook_requests_total{endpoint="validate",verdict="denied"} 1' in text
+    assert 'cslint_webhook_findings_total{code="CS401"} 1' in text
+    assert 'cslint_webhook_request_duration_seconds_bucket{endpoint="validate",le="0.005"} 1' in text
+    assert 'cslint_webhook_request_duration_seconds_bucket{endpoint="validate",le="0.25"} 2' in text
+    assert 'cslint_webhook_request_duration_seconds_count{endpoint="validate"} 2' in text
+    assert text.endswith("\n")

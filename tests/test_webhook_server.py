@@ -1,0 +1,304 @@
+"""`cslint serve` as a subprocess, spoken to over real TLS with the test CA verified."""
+from __future__ import annotations
+
+import base64
+import json
+import socket
+import ssl
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import jsonpatch
+import pytest
+import yaml
+
+httpx = pytest.importorskip("httpx")
+pytest.importorskip("uvicorn")
+pytest.importorskip("starlette")
+pytest.importorskip("cryptography")
+
+from cslint.webhook.admission import review_for  # noqa: E402
+from webhook_tls import issue, make_ca  # noqa: E402
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "webhook"
+CA_NAME = "ca.crt"
+
+
+def load(name: str) -> dict:
+    return yaml.safe_load((FIXTURES / name).read_text())
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, tmp: Path):
+        self.tmp = tmp
+        self.ca = make_ca()
+        (tmp / CA_NAME).write_bytes(self.ca.pem())
+        self.cert, self.key = tmp / "tls.crt", tmp / "tls.key"
+        issue(self.ca, "webhook-1", self.cert, self.key)
+        self.port = free_port()
+        self.url = f"https://127.0.0.1:{self.port}"
+        self.log = open(tmp / "server.log", "w+")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "cslint", "serve", "--isolated", "--tls-cert", str(self.cert), "--tls-key",
+             str(self.key), "--host", "127.0.0.1", "--port", str(self.port), "--fail-on", "error",
+             "--cert-check-interval", "0.2", "--header-timeout", "1.5", "--body-timeout", "1.5",
+             "--exempt-namespace", "kube-system", "--exempt-namespace", "sandbox"],
+            stdout=self.log, stderr=subprocess.STDOUT)
+        self.client = httpx.Client(base_url=self.url, verify=ssl.create_default_context(cafile=str(tmp / CA_NAME)),
+                                   timeout=10)
+        self._wait_ready()
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited: {self.output()}")
+            try:
+                if self.client.get("/readyz").status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.1)
+        raise RuntimeError(f"server not ready: {self.output()}")
+
+    def output(self) -> str:
+        self.log.flush()
+        self.log.seek(0)
+        return self.log.read()
+
+    def review(self, path: str, obj: dict, **request) -> dict:
+        reply = self.client.post(path, json=review_for(obj, **request))
+        assert reply.status_code == 200, reply.text
+        body = reply.json()
+        assert body["apiVersion"] == "admission.k8s.io/v1" and body["kind"] == "AdmissionReview"
+        assert body["response"]["uid"] == request.get("uid", "test-uid")
+        return body["response"]
+
+    def stop(self) -> None:
+        self.client.close()
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:  # pragma: no cover
+            self.proc.kill()
+        self.log.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    srv = Server(tmp_path_factory.mktemp("webhook"))
+    yield srv
+    alive = srv.proc.poll() is None
+    srv.stop()
+    assert alive, "the server died during the tests"
+    assert "Traceback" not in (srv.tmp / "server.log").read_text()
+
+
+# -- verdicts --------------------------------------------------------------------------------------
+def test_clean_deployment_is_allowed_without_warnings(server):
+    resp = server.review("/validate", load("deployment-clean.yaml"), uid="u-clean")
+    assert resp == {"uid": "u-clean", "allowed": True}
+
+
+def test_bare_operator_pod_is_denied_with_code_container_path_and_hint(server):
+    resp = server.review("/validate", load("pod-operator.yaml"), uid="u-pod")
+    assert resp["allowed"] is False
+    assert resp["status"]["code"] == 403
+    message = resp["status"]["message"]
+    assert "CS201" in message and "container kserve-container" in message
+    assert "/spec/containers/0/image" in message
+
+
+def test_inference_service_is_denied_and_lower_findings_become_short_warnings(server):
+    resp = server.review("/validate", load("inferenceservice.yaml"))
+    assert resp["allowed"] is False
+    assert "CS403" in resp["status"]["message"] and "(fix: " in resp["status"]["message"]
+    assert {w.split()[0] for w in resp["warnings"]} >= {"CS101", "CS402"}
+    assert all(len(w) <= 120 for w in resp["warnings"])
+
+
+def test_leaderworkerset_with_only_warnings_is_allowed_with_warnings(server):
+    resp = server.review("/validate", load("leaderworkerset-warn.yaml"))
+    assert resp["allowed"] is True
+    assert resp["warnings"] and resp["warnings"][0].startswith("CS402 container leader:")
+
+
+def test_exempt_namespace_and_delete_pass_untouched(server):
+    pod = load("pod-operator.yaml")
+    pod["metadata"]["namespace"] = "sandbox"
+    assert server.review("/validate", pod, namespace="sandbox") == {"uid": "test-uid", "allowed": True}
+    assert server.review("/validate", load("pod-operator.yaml"), operation="DELETE", object=None) == \
+        {"uid": "test-uid", "allowed": True}
+
+
+def test_dry_run_is_answered_like_any_request(server):
+    resp = server.review("/validate", load("pod-operator.yaml"), dryRun=True)
+    assert resp["allowed"] is False
+
+
+# -- mutation --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["deployment-fixable.yaml", "inferenceservice.yaml", "leaderworkerset-warn.yaml"])
+def test_mutate_patch_applies_and_is_idempotent(server, name):
+    obj = load(name)
+    resp = server.review("/mutate", obj)
+    assert resp["allowed"] is True and resp["patchType"] == "JSONPatch"
+    ops = json.loads(base64.b64decode(resp["patch"]))
+    patched = jsonpatch.apply_patch(obj, ops)
+    assert patched["metadata"]["annotations"]["cslint.io/fixed"]
+    again = server.review("/mutate", patched)
+    assert "patch" not in again, "re-reviewing the patched object must yield no patch"
+    verdict = server.review("/validate", patched)
+    remaining = " ".join(verdict.get("warnings", [])) + verdict.get("status", {}).get("message", "")
+    for code in patched["metadata"]["annotations"]["cslint.io/fixed"].split(","):
+        assert code not in remaining
+
+
+def test_mutated_fixable_deployment_then_validates_clean(server):
+    obj = load("deployment-fixable.yaml")
+    assert server.review("/validate", obj)["allowed"] is False
+    ops = json.loads(base64.b64decode(server.review("/mutate", obj)["patch"]))
+    assert server.review("/validate", jsonpatch.apply_patch(obj, ops)) == {"uid": "test-uid", "allowed": True}
+
+
+# -- bad input never stops the server ---------------------------------------------------------------
+GOOD = json.dumps(review_for(yaml.safe_load((FIXTURES / "deployment-clean.yaml").read_text()))).encode()
+
+
+def _raw_bad_bodies() -> list[tuple[str, bytes, int, str]]:
+    review = json.loads(GOOD)
+    no_request = {k: v for k, v in review.items() if k != "request"}
+    wrong_kind = dict(review, kind="TokenReview")
+    wrong_version = dict(review, apiVersion="admission.k8s.io/v1beta1")
+    non_object = json.loads(GOOD)
+    non_object["request"]["object"] = ["not", "a", "mapping"]
+    missing_object = json.loads(GOOD)
+    del missing_object["request"]["object"]
+    return [
+        ("invalid json", b'{"apiVersion": ', 400, "not valid JSON"),
+        ("not an object", b"[1, 2]", 400, "JSON object"),
+        ("wrong kind", json.dumps(wrong_kind).encode(), 400, "AdmissionReview"),
+        ("wrong apiVersion", json.dumps(wrong_version).encode(), 400, "admission.k8s.io/v1"),
+        ("missing request", json.dumps(no_request).encode(), 400, "no request"),
+        ("non-object object", json.dumps(non_object).encode(), 400, "request.object"),
+        ("missing object", json.dumps(missing_object).encode(), 400, "request.object"),
+        ("deeply nested", b"[" * 100000 + b"]" * 100000, 400, ""),
+        ("over the size limit", b" " * (3 * 1024 * 1024 + 1), 413, "exceeds"),
+    ]
+
+
+@pytest.mark.parametrize("label,body,status,words", _raw_bad_bodies(), ids=[b[0] for b in _raw_bad_bodies()])
+def test_bad_input_gets_a_clear_4xx_and_the_next_request_is_served(server, label, body, status, words):
+    reply = server.client.post("/validate", content=body, headers={"content-type": "application/json"})
+    assert reply.status_code == status, reply.text
+    assert words in reply.json()["error"]
+    good = server.client.post("/validate", content=GOOD, headers={"content-type": "application/json"})
+    assert good.status_code == 200 and good.json()["response"]["allowed"] is True
+
+
+def test_streamed_body_over_the_limit_without_length_is_refused(server):
+    def chunks():
+        for _ in range(4):
+            yield b" " * (1024 * 1024)
+    reply = server.client.post("/mutate", content=chunks())
+    assert reply.status_code == 413
+    assert server.client.post("/mutate", content=GOOD).status_code == 200
+
+
+def test_slow_body_and_idle_connection_are_timed_out(server):
+    ctx = ssl.create_default_context(cafile=str(server.tmp / CA_NAME))
+    with socket.create_connection(("127.0.0.1", server.port)) as raw, \
+            ctx.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+        tls.sendall(b"POST /validate HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{")
+        tls.settimeout(5)
+        assert b" 408 " in tls.recv(4096).split(b"\r\n")[0] + b" "
+    with socket.create_connection(("127.0.0.1", server.port)) as raw, \
+            ctx.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+        tls.sendall(b"GET /healthz HTTP/1.1\r\n")  # a request head that never ends
+        tls.settimeout(5)
+        start = time.monotonic()
+        assert tls.recv(4096) == b""  # closed by the server
+        assert time.monotonic() - start < 4.5
+    assert server.client.get("/healthz").text == "ok"
+
+
+# -- TLS ---------------------------------------------------------------------------------------------
+def test_plain_http_and_tls_1_1_are_refused_tls_1_2_is_served(server):
+    v12 = ssl.create_default_context(cafile=str(server.tmp / CA_NAME))
+    v12.maximum_version = ssl.TLSVersion.TLSv1_2
+    with socket.create_connection(("127.0.0.1", server.port), timeout=3) as raw, \
+            v12.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+        assert tls.version() == "TLSv1.2"
+        assert _get(tls, "/healthz") == b"HTTP/1.1 200 OK ok"
+    with pytest.raises(httpx.HTTPError):
+        httpx.get(f"http://127.0.0.1:{server.port}/healthz", timeout=3)
+    old = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    old.load_verify_locations(str(server.tmp / CA_NAME))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        old.minimum_version = old.maximum_version = ssl.TLSVersion.TLSv1_1
+    try:
+        old.set_ciphers("ALL:@SECLEVEL=0")
+    except ssl.SSLError:  # pragma: no cover
+        pass
+    with pytest.raises((ssl.SSLError, OSError)):
+        with socket.create_connection(("127.0.0.1", server.port), timeout=3) as raw:
+            old.wrap_socket(raw, server_hostname="127.0.0.1")
+
+
+def _get(tls: ssl.SSLSocket, path: str) -> bytes:
+    """One HTTP/1.1 request on an open connection; the status line and the whole body."""
+    tls.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += tls.recv(4096)
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = int([h.split(b":")[1] for h in head.split(b"\r\n") if h.lower().startswith(b"content-length")][0])
+    while len(body) < length:
+        body += tls.recv(4096)
+    return head.split(b"\r\n")[0] + b" " + body
+
+
+def _peer_cn(tls: ssl.SSLSocket) -> str:
+    return dict(x[0] for x in tls.getpeercert()["subject"])["commonName"]
+
+
+def test_rotated_certificate_is_served_to_new_connections_without_dropping_old_ones(server):
+    ctx = ssl.create_default_context(cafile=str(server.tmp / CA_NAME))
+    before = ctx.wrap_socket(socket.create_connection(("127.0.0.1", server.port)), server_hostname="127.0.0.1")
+    first_cn = _peer_cn(before)
+    assert _get(before, "/healthz") == b"HTTP/1.1 200 OK ok"
+    issue(server.ca, "webhook-2", server.cert, server.key)
+    deadline, cn = time.monotonic() + 10, first_cn
+    while cn == first_cn and time.monotonic() < deadline:
+        time.sleep(0.1)
+        with ctx.wrap_socket(socket.create_connection(("127.0.0.1", server.port)),
+                             server_hostname="127.0.0.1") as fresh:
+            cn = _peer_cn(fresh)
+    assert (first_cn, cn) == ("webhook-1", "webhook-2")
+    assert _get(before, "/healthz") == b"HTTP/1.1 200 OK ok"  # the old connection still works
+    assert _peer_cn(before) == "webhook-1"
+    before.close()
+    assert server.proc.poll() is None
+    assert 'cslint_webhook_certificate_reloads_total{result="success"}' in server.client.get("/metrics").text
+
+
+# -- operations endpoints -------------------------------------------------------------------------
+def test_health_ready_and_metrics(server):
+    assert server.client.get("/healthz").text == "ok"
+    assert server.client.get("/readyz").status_code == 200
+    server.review("/validate", load("pod-operator.yaml"))
+    text = server.client.get("/metrics").text
+    assert server.client.get("/metrics").headers["content-type"].startswith("text/plain; version=0.0.4")
+    assert 'cslint_webhook_requests_total{endpoint="validate",verdict="denied"}' in text
+    assert 'cslint_webhook_findings_total{code="CS201"}' in text
+    assert 'cslint_webhook_request_duration_seconds_bucket{endpoint="validate",le="+Inf"}' in text
+    assert 'verdict="http_400"' in text or "http_400" not in text
+    assert server.client.get("/validate").status_code == 405
