@@ -46,6 +46,7 @@ CHECK_OPTIONS = [
     click.option("--extend-select", default=None),
     click.option("--profile", type=ProfileChoice(), default=None),
     click.option("--goal", type=click.Choice(GOALS), default=None),
+    click.option("--region", default=None, help="Cloud region of the cluster (for CS203 registry-out-of-region)."),
     click.option("--k8s-version", default=None),
     click.option("--no-schema", is_flag=True, help="Skip Kubernetes schema validation (CS001)."),
     click.option("--fail-on", type=click.Choice(["error", "warning", "info"]), default=None),
@@ -116,7 +117,7 @@ def base_settings(opts: dict[str, Any]) -> Settings:
         changes["ignore"] = settings.ignore + _codes(opts["ignore"])
     if opts.get("extend_select"):
         changes["extend_select"] = settings.extend_select + _codes(opts["extend_select"])
-    for key in ("profile", "goal", "k8s_version"):
+    for key in ("profile", "goal", "k8s_version", "region"):
         if opts.get(key):
             changes[key] = opts[key]
     if opts.get("no_schema"):

@@ -156,7 +156,10 @@ class Container:
     @property
     def name(self) -> str:
         n = self.data.get("name")
-        return n if isinstance(n, str) else ""
+        if isinstance(n, str):
+            return n
+        # KServe runs an InferenceService's inline `model` container as `kserve-container`
+        return "kserve-container" if self.pointer.endswith("/predictor/model") else ""
 
     @property
     def image(self) -> str:

@@ -50,6 +50,10 @@ def report(results: list[FileResult], settings: Settings, out: TextIO, **_: obje
                       f"{cell(f.message + context(f))} |\n")
         if len(group) > MAX_ROWS_PER_LEVER:
             out.write(f"\n… and {len(group) - MAX_ROWS_PER_LEVER} more.\n")
+    from ..explain import markdown_section  # the per-workload lever report (explain-cold-start)
+    section = markdown_section(results)
+    if section.strip():
+        out.write("\n" + section)
 
 
 def _uri(f: Finding) -> str:
