@@ -87,15 +87,21 @@ def check_options(fn: Any) -> Any:
 def check(paths: tuple[str, ...], **opts: Any) -> None:
     """Lint manifests (files, directories, or - for stdin)."""
     from .runner import run_check
+    exit_with(lambda: run_check(list(paths) or ([] if opts.get("kustomize") else ["."]), opts), opts.get("debug"))
+
+
+def exit_with(run: Any, debug: bool = False) -> None:
+    """Run a command body and exit with its code: usage errors and crashes become one line on
+    stderr and exit 2 — never a traceback unless --debug."""
     try:
-        code = run_check(list(paths) or ([] if opts.get("kustomize") else ["."]), opts)
+        code = run()
     except click.exceptions.Exit:
         raise
     except UsageError as exc:
         click.echo(f"cslint: error: {exc}", err=True)
         code = EXIT_ERROR
-    except Exception as exc:  # never a traceback unless --debug
-        if opts.get("debug"):
+    except Exception as exc:
+        if debug:
             raise
         click.echo(f"cslint: internal error: {type(exc).__name__}: {exc}", err=True)
         code = EXIT_ERROR

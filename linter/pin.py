@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
 import click
 
-from .cli import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, UsageError, base_settings, unified_diff
+from .cli import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, UsageError, base_settings, exit_with, unified_diff
 from .documents import Document, parse_documents
 from .engine import FileResult
 from .images import parse_image
@@ -150,17 +149,7 @@ class PinReport:
 @click.option("--debug", is_flag=True, hidden=True)
 def pin_cmd(paths: tuple[str, ...], **opts: Any) -> None:
     """Pin images and oci:// models to digests (lock file + rewrite)."""
-    try:
-        code = run_pin(list(paths) or ["."], opts)
-    except UsageError as exc:
-        click.echo(f"cslint: error: {exc}", err=True)
-        code = EXIT_ERROR
-    except Exception as exc:  # never a traceback unless --debug
-        if opts.get("debug"):
-            raise
-        click.echo(f"cslint: internal error: {type(exc).__name__}: {exc}", err=True)
-        code = EXIT_ERROR
-    sys.exit(code)
+    exit_with(lambda: run_pin(list(paths) or ["."], opts), opts.get("debug"))
 
 
 def run_pin(paths: list[str], opts: dict[str, Any]) -> int:

@@ -43,7 +43,7 @@ _RAY_ROOTS = {"RayCluster": ("spec",), "RayService": ("spec", "rayClusterConfig"
 
 
 def find_pod_templates(obj: K8sObject) -> Iterator[PodTemplate]:
-    kind, data = obj.kind, obj.data
+    kind = obj.kind
     if kind == "Pod" and obj.api_version == "v1":
         yield PodTemplate(obj, obj.spec, obj.at("spec"), obj.metadata)
         return
@@ -68,14 +68,14 @@ def find_pod_templates(obj: K8sObject) -> Iterator[PodTemplate]:
 
 
 def _walk(obj: K8sObject, path: tuple[str, ...], shape: str, role: str,
-          node: Any = None, done: tuple = ()) -> Iterator[PodTemplate]:
+          node: Any = None, done: tuple = (), group: dict | None = None) -> Iterator[PodTemplate]:
     node = obj.data if node is None else node
     for i, part in enumerate(path):
         if part == "*":
             for j, item in enumerate(as_list(node)):
                 name = as_dict(item).get("groupName")
                 sub_role = f"{role}:{name}" if isinstance(name, str) else role
-                yield from _walk(obj, path[i + 1:], shape, sub_role, item, done + (j,))
+                yield from _walk(obj, path[i + 1:], shape, sub_role, item, done + (j,), as_dict(item))
             return
         node = as_dict(node).get(part)
         done = done + (part,)
@@ -85,7 +85,8 @@ def _walk(obj: K8sObject, path: tuple[str, ...], shape: str, role: str,
     if shape == TEMPLATE:
         spec = node.get("spec")
         if isinstance(spec, dict):
-            yield PodTemplate(obj, spec, obj.at(*done, "spec"), as_dict(node.get("metadata")), role)
+            yield PodTemplate(obj, spec, obj.at(*done, "spec"), as_dict(node.get("metadata")), role,
+                              group=group or {})
     else:
         yield PodTemplate(obj, node, obj.at(*done), {}, role)
 

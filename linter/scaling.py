@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from .workloads import K8sObject, PodTemplate, as_dict, as_list
+from .workloads import K8sObject, PodTemplate, as_dict
 
 KSERVE_MODE = "serving.kserve.io/deploymentMode"
 KSERVE_AUTOSCALER = "serving.kserve.io/autoscalerClass"
@@ -110,7 +110,7 @@ def scale_to_zero_reason(obj: K8sObject, template: PodTemplate | None = None,
             return None
         return "Knative min-scale is 0" if value is not None else "Knative min-scale is unset (0 under KPA)"
     if kind in ("RayCluster", "RayService", "RayJob"):
-        if template is not None and template.role.startswith("worker") and _ray_group_min(obj, template) == 0:
+        if template is not None and template.role.startswith("worker") and _ray_group_min(template) == 0:
             return "the Ray worker group's minReplicas is 0"
         return None
     if kind in ("Deployment", "StatefulSet", "ReplicaSet", "LeaderWorkerSet", "Rollout"):
@@ -130,14 +130,6 @@ def _kserve_reason(obj: K8sObject) -> str | None:
     return None
 
 
-def _ray_group_min(obj: K8sObject, template: PodTemplate) -> int | None:
-    root = obj.spec
-    if obj.kind == "RayService":
-        root = as_dict(root.get("rayClusterConfig"))
-    elif obj.kind == "RayJob":
-        root = as_dict(root.get("rayClusterSpec"))
-    for group in as_list(root.get("workerGroupSpecs")):
-        group = as_dict(group)
-        if as_dict(group.get("template")).get("spec") is template.spec:
-            return _int(group.get("minReplicas"), 0)
-    return None
+def _ray_group_min(template: PodTemplate) -> int | None:
+    """KubeRay worker groups default `minReplicas` to 0."""
+    return _int(template.group.get("minReplicas"), 0) if template.group else None

@@ -64,8 +64,7 @@ BOOLEAN_FLAGS: frozenset[str] = frozenset({
     "log-error-stack",
     # KServe huggingfaceserver
     "return-token-type-ids", "return-probabilities", "disable-lower-case", "disable-special-tokens",
-    "return-raw-logits", "enable-docs-url", "disable-log-requests",
-    # generic
+    "return-raw-logits", "enable-docs-url", # generic
     "help", "version",
 })
 

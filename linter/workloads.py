@@ -94,7 +94,7 @@ class PodTemplate:
     role: str = ""  # "", "leader", "worker", "head", "worker:<group>", "prefill", ...
     extra_containers: tuple[tuple[dict, str], ...] = ()  # (container, pointer) outside spec.containers
     engine_hint: str | None = None  # "kserve-huggingface" or "llmisvc-main" when the kind says so
-    replicas_key: str | None = None
+    group: dict = field(default_factory=dict)  # the KubeRay worker group holding this template
 
     def at(self, *parts: str | int) -> str:
         return self.spec_pointer + join_pointer(list(parts))

@@ -28,7 +28,7 @@ from typing import Iterator
 
 from cslint.model import FixAvailability, Lever, RuleMeta, Scope, Severity, Violation
 from cslint.settings import Settings
-from cslint.workloads import GPU_RESOURCES, Container, K8sObject, PodTemplate, as_dict, as_list
+from cslint.workloads import GPU_RESOURCES, Container, K8sObject, PodTemplate, as_dict
 
 META = RuleMeta(code="CS505", name="gpu-count-mismatch", lever=Lever.CONFIG, severity=Severity.WARNING,
                 summary="The GPU request differs from tensor × pipeline parallel size",
@@ -98,19 +98,7 @@ def _ray_group_gpus(obj: K8sObject, resource: str) -> Iterator[int]:
     for tpl in obj.templates:
         if not tpl.role.startswith("worker"):
             continue
-        group = _ray_group(obj, tpl)
+        group = tpl.group
         replicas = group.get("replicas", group.get("minReplicas", 0))
         if isinstance(replicas, int) and not isinstance(replicas, bool):
             yield replicas * tpl.requested(resource)
-
-
-def _ray_group(obj: K8sObject, tpl: PodTemplate) -> dict:
-    root = obj.spec
-    if obj.kind == "RayService":
-        root = as_dict(root.get("rayClusterConfig"))
-    elif obj.kind == "RayJob":
-        root = as_dict(root.get("rayClusterSpec"))
-    for group in as_list(root.get("workerGroupSpecs")):
-        if as_dict(as_dict(group).get("template")).get("spec") is tpl.spec:
-            return as_dict(group)
-    return {}
