@@ -321,3 +321,59 @@ def test_literal_secret_values_never_reach_any_output(tmp_path, echo_rule, fmt):
     shown = body if fmt != "text" else "\n".join(line for line in body.splitlines() if not re.match(r"\s*\d+ \|", line))
     assert SECRET not in shown
     assert "hf-token ****" in body or fmt in ("junit",) or "****" in body
+
+
+# -- the fast paths keep the reference behaviour ---------------------------------------------------
+PARITY_FILES = sorted((ROOT / "fixtures").rglob("*.y*ml")) + sorted(
+    (ROOT.parent / "shared" / "corpus").rglob("*.y*ml"))
+PARITY_TEXTS = ["a: 2001-12-14t21:59:43.10-05:00\nb: !!binary aGVsbG8=\nc: 0o17\nd: 0x1F\ne: 1_000\nf: .inf\n"
+                "g: ~\nh: yes\ni: 1:30\nj: !!set {x, y}\nk: !!omap [{a: 1}]\nl: '1'\nm: -.5e3\n",
+                "x: &a {p: 1}\ny: {<<: *a, q: 2}\n", "? [1, 2]\n: v\n", "k: !custom 1\n"]
+
+
+def _reference(text: str):
+    try:
+        return [d for d in yaml.load_all(text, Loader=yaml.CSafeLoader) if d is not None]
+    except (yaml.YAMLError, ValueError, TypeError):
+        return None
+
+
+import yaml  # noqa: E402
+
+
+@pytest.mark.parametrize("text", PARITY_TEXTS + [p.read_text(encoding="utf-8", errors="replace") for p in PARITY_FILES])
+def test_fast_builder_yields_pyyaml_data(text):
+    expected = _reference(text)
+    docs = list(parse_documents("p.yaml", text))
+    if expected is None or any(d.error for d in docs):
+        return  # errors are compared by the CS000 tests; here only data
+    assert [d.data for d in docs] == expected
+
+
+def test_parallel_run_reports_exactly_what_a_serial_run_does(tmp_path):
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        from corpus import write_corpus
+    finally:
+        sys.path.pop(0)
+    from cslint.parallel import MIN_FILES, lint_parallel
+    files = write_corpus(tmp_path, 400)
+    assert len(files) >= MIN_FILES
+    from cslint.sources import read_source
+
+    def key(results):
+        return [(f.file, f.code, f.position, f.message, f.suppressed) for r in results for f in r.findings]
+    sources = [read_source(p) for p in files]
+    serial = Linter(Settings()).lint_sources(sources)
+    parallel = lint_parallel(Linter(Settings()), sources, 2)
+    assert [r.source.path for r in parallel] == files
+    assert key(serial) == key(parallel) and key(serial)
+
+
+def test_finished_documents_drop_their_trees_and_data():
+    text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n"
+    docs = list(parse_documents("r.yaml", text))
+    assert docs[0]._composed  # the tree from parsing is kept for positions: no second compose
+    docs[0].release()
+    assert docs[0].data is None and docs[0]._root is None
+    assert docs[0].position("/metadata/name").line == 3  # rebuilt on demand
