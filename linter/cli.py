@@ -16,13 +16,35 @@ from .settings import GOALS, Settings
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 
+# Subcommands imported only when used, so `cslint file.yaml` pays for none of them.
+LAZY_COMMANDS = {
+    "pin": ("cslint.pin", "pin_cmd"),
+    "config": ("cslint.config_cmd", "config_cmd"),
+    "docs": ("cslint.docs", "docs_cmd"),
+    "serve": ("cslint.webhook.commands", "serve_cmd"),
+    "webhook": ("cslint.webhook.commands", "webhook_group"),
+    "explain-cold-start": ("cslint.explain", "explain_cold_start"),
+}
+
+
 class DefaultGroup(click.Group):
     """`cslint PATHS` means `cslint check PATHS`, as `ruff` does."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if not args or args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
+        known = set(self.commands) | set(LAZY_COMMANDS) | {"--help", "-h", "--version"}
+        if not args or args[0] not in known:
             args = ["check"] + list(args)
         return super().parse_args(ctx, args)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(self.commands) | set(LAZY_COMMANDS))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in self.commands and name in LAZY_COMMANDS:
+            import importlib
+            module, attr = LAZY_COMMANDS[name]
+            self.add_command(getattr(importlib.import_module(module), attr), name)
+        return self.commands.get(name)
 
 
 def _codes(value: str | None) -> tuple[str, ...]:
@@ -200,23 +222,3 @@ def unified_diff(path: str, before: str, after: str) -> str:
 
 def required_applicability(opts: dict[str, Any]) -> Applicability:
     return Applicability.UNSAFE if opts.get("unsafe_fixes") else Applicability.SAFE
-
-
-from .pin import pin_cmd  # noqa: E402  (the command module imports this one)
-
-main.add_command(pin_cmd)
-
-from .config_cmd import config_cmd  # noqa: E402
-from .docs import docs_cmd  # noqa: E402
-
-main.add_command(config_cmd)
-main.add_command(docs_cmd)
-
-from .webhook.commands import serve_cmd, webhook_group  # noqa: E402  (heavy imports stay inside)
-
-main.add_command(serve_cmd)
-main.add_command(webhook_group)
-
-from .explain import explain_cold_start  # noqa: E402
-
-main.add_command(explain_cold_start)
