@@ -39,6 +39,8 @@ class FileResult:
     documents: list[Document]
     findings: list[Finding] = field(default_factory=list)
     finished: bool = False  # filters run and positions resolved
+    for_set: set[int] = field(default_factory=set)  # indexes of `documents` holding objects set rules read
+    set_objects: list[K8sObject] = field(default_factory=list, repr=False)  # those objects (rebuilt when empty)
 
 
 def release(result: FileResult) -> None:
@@ -62,8 +64,10 @@ class Linter:
         self.rules = active_rules(settings)
         self._parse_rule = get_rule(PARSE_ERROR_CODE)
         self.context = ScaleContext()  # run-wide facts (KEDA targets), attached to every object
-        self.run_results: list[FileResult] = []  # the last run, for set rules when one file is re-linted
-        self._set_cache: dict[int, tuple[FileResult, list[K8sObject]]] = {}
+        self._reads = set_reader(self.rules[Scope.SET])  # None: no set rule is active
+        # the last run's files holding objects set rules read, by path: the fixer's re-lint of one
+        # file runs the set rules over these (and their cached objects), not over the whole run
+        self._set_results: dict[str, FileResult] = {}
 
     # -- entry points -------------------------------------------------------------------------
     def lint_sources(self, sources: Iterable[SourceText]) -> list[FileResult]:
@@ -84,43 +88,35 @@ class Linter:
         return early
 
     def lint_streamed(self, src: SourceText, docs: list[Document] | None = None) -> FileResult:
-        """Lint one file and, unless set rules need its objects, finish it and drop its parsed
-        data at once: memory stays flat in the number of files."""
+        """Lint one file and, unless set rules read some of its objects, finish it and drop its
+        parsed data at once: memory stays flat in the number of files. A file kept for set rules
+        keeps the data of those documents only (positions resolved now, node trees dropped)."""
         result = self.lint_file(src, docs)
-        if not self._needed_by_set(result):
+        if not result.for_set:
             self.finish([result])
             release(result)
-        else:  # kept for set rules: positions now, while the node trees exist, then drop the trees
+        else:
             resolve_positions(result)
-            for doc in result.documents:
-                doc.release_tree()
+            for i, doc in enumerate(result.documents):
+                doc.release_tree() if i in result.for_set else doc.release()
         return result
 
     def complete(self, results: list[FileResult]) -> list[FileResult]:
         """Set rules over the files kept for them, then their filters and positions."""
-        self.run_results = results
+        self._set_results = {r.source.path: r for r in results if r.for_set}
         pending = [r for r in results if not r.finished]
         self.lint_set(pending)
         self.finish(pending)
         return results
 
-    def _needed_by_set(self, result: FileResult) -> bool:
-        rules = self.rules[Scope.SET]
-        if not rules:
-            return False
-        kinds = {k for rule in rules for k in getattr(rule.meta, "kinds", ())}
-        if any(not getattr(rule.meta, "kinds", ()) for rule in rules):
-            return True  # a set rule that reads every kind: keep everything
-        return any(obj.kind in kinds for doc in result.documents if doc.error is None
-                   for obj in iter_objects(doc.data, "", doc))
-
     def lint_in_run(self, src: SourceText) -> FileResult:
         """Lint one file again within the last run (the fixer's re-lint): set rules still see the
         run's other files, and later re-lints see this file's new text."""
         result = self.lint_file(src)
-        others = [r for r in self.run_results if r.source.path != src.path]
-        self.lint_set([result], others)
-        self.run_results = others + [result]
+        self._set_results.pop(src.path, None)
+        self.lint_set([result], self._set_results.values())
+        if result.for_set:
+            self._set_results[src.path] = result
         self.finish([result])
         return result
 
@@ -137,11 +133,15 @@ class Linter:
             return result
         docs = self._parse(src) if docs is None else docs
         result = FileResult(src, docs)
-        for doc in docs:
-            result.findings.extend(self.lint_document(doc))
+        for i, doc in enumerate(docs):
+            kept = len(result.set_objects)
+            result.findings.extend(self.lint_document(doc, result.set_objects))
+            if len(result.set_objects) > kept:
+                result.for_set.add(i)
         return result
 
-    def lint_document(self, doc: Document) -> list[Finding]:
+    def lint_document(self, doc: Document, set_objects: list[K8sObject] | None = None) -> list[Finding]:
+        """Findings of one document; its objects some set rule reads are appended to `set_objects`."""
         if doc.error is not None:
             line, column = _inside_chunk(doc.chunk.text, doc.error.line, doc.error.column)
             line += doc.chunk.line
@@ -151,6 +151,8 @@ class Linter:
         for obj in iter_objects(doc.data, "", doc):
             obj.context = self.context  # type: ignore[attr-defined]
             out.extend(self.lint_object(obj))
+            if set_objects is not None and self._read_by_set(obj):
+                set_objects.append(obj)
         return out
 
     def lint_object(self, obj: K8sObject) -> list[Finding]:
@@ -181,20 +183,30 @@ class Linter:
                 objset.objects.append(obj)
                 owner[id(obj)] = result
         for result in others:  # unchanged files: their objects (and cached pod templates) are reused
-            cached = self._set_cache.get(id(result))
-            if cached is None or cached[0] is not result:
-                cached = self._set_cache[id(result)] = (result, self._objects_of(result))
-            objset.objects.extend(cached[1])
+            objset.objects.extend(self._objects_of(result))
         for rule in rules:
             for obj, violation in self._safe_check(rule, objset):
                 if id(obj) in owner:
                     owner[id(obj)].findings.append(self._finding(rule, violation, obj, violation.container))
 
     def _objects_of(self, result: FileResult) -> list[K8sObject]:
-        objects = [obj for doc in result.documents if doc.error is None for obj in iter_objects(doc.data, "", doc)]
-        for obj in objects:
-            obj.context = self.context  # type: ignore[attr-defined]
-        return objects
+        """The objects of `result` some set rule reads: those linted in this process, or rebuilt from
+        the documents kept for them (a worker sends documents back, not objects)."""
+        if result.for_set and not result.set_objects:
+            for i in sorted(result.for_set):
+                for obj in iter_objects(result.documents[i].data, "", result.documents[i]):
+                    obj.context = self.context  # type: ignore[attr-defined]
+                    if self._read_by_set(obj):
+                        result.set_objects.append(obj)
+        return result.set_objects
+
+    def _read_by_set(self, obj: K8sObject) -> bool:
+        if self._reads is None:
+            return False
+        try:
+            return self._reads(obj)
+        except Exception:  # keep the object: the rule's own check then reports the crash as before
+            return True
 
     def finish(self, results: list[FileResult]) -> None:
         for fn in _finding_filters:
@@ -246,6 +258,19 @@ class Linter:
         return Finding(code=PARSE_ERROR_CODE, name=meta.name if meta else "invalid-yaml",
                        severity=Severity.ERROR, message=message, file=file, document=index, path="",
                        position=pos, lever=Lever.INPUT)
+
+
+def set_reader(rules: list[Rule]) -> Callable[[K8sObject], bool] | None:
+    """One predicate: does some set rule read this object (`RuleMeta.reads`, else its `kinds`,
+    else every object)?"""
+    if not rules:
+        return None
+    tests = [rule.meta.reads or _of_kinds(rule.meta.kinds) for rule in rules]
+    return lambda obj: any(test(obj) for test in tests)
+
+
+def _of_kinds(kinds: tuple[str, ...]) -> Callable[[K8sObject], bool]:
+    return (lambda obj: obj.kind in kinds) if kinds else (lambda obj: True)
 
 
 class RuleCrash(Exception):

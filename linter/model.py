@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum, IntEnum
-from typing import Any
+from typing import Any, Callable
 
 
 class Severity(IntEnum):
@@ -91,6 +91,10 @@ class RuleMeta:
     # set rules: the kinds they read. The engine keeps parsed data only for files holding these
     # kinds until the set rules have run; empty means every kind (memory then grows with the run).
     kinds: tuple[str, ...] = ()
+    # set rules: which objects `check` can use at all (obj -> bool), finer than `kinds`. The engine
+    # keeps only those documents for the set pass, so memory and -j transfers stay small; it must
+    # hold for every object that could change the rule's outcome. None: every object of `kinds`.
+    reads: Callable[[Any], bool] | None = None
 
     @property
     def help_uri(self) -> str:

@@ -122,6 +122,18 @@ def accelerated_engines(objects: Iterable[K8sObject], resources: tuple[str, ...]
                     yield AcceleratedEngine(obj, tpl, holder, res, count)
 
 
+def runs_engine(obj: K8sObject) -> bool:
+    """Some pod template of the object runs an LLM engine container."""
+    return any(c.is_engine for tpl in obj.templates for c in tpl.containers)
+
+
+def in_buffer_set(obj: K8sObject) -> bool:
+    """An object CS301/CS302 can use: a PriorityClass, a ScaledObject (scale-to-zero), a warm buffer
+    or an accelerated engine (`RuleMeta.reads`: every other object is dropped before the set pass)."""
+    return (obj.kind in ("PriorityClass", "ScaledObject") or bool(warm_buffers([obj]))
+            or next(accelerated_engines([obj]), None) is not None)
+
+
 def node_selector(tpl: PodTemplate) -> dict:
     return {k: v for k, v in as_dict(tpl.spec.get("nodeSelector")).items() if isinstance(k, str)}
 

@@ -34,14 +34,16 @@ from typing import Iterator
 
 from cslint.model import FixAvailability, Lever, RuleMeta, Scope, Severity, Violation
 from cslint.settings import Settings
-from cslint.warmbuffer import WORKLOAD_KINDS
+from cslint.warmbuffer import WORKLOAD_KINDS, runs_engine
 from cslint.weights import hf_cache_dirs, model_source
 from cslint.workloads import Container, K8sObject, as_dict, as_list
 
 META = RuleMeta(code="CS205", name="weights-volume-not-shared", lever=Lever.WEIGHTS, severity=Severity.INFO,
                 summary="A weights PVC is not ReadOnlyMany on a Hyperdisk ML StorageClass",
                 scope=Scope.SET, fix=FixAvailability.NONE, profile="gke",
-                kinds=WORKLOAD_KINDS + ("PersistentVolumeClaim", "StorageClass"), docs=__doc__)
+                kinds=WORKLOAD_KINDS + ("PersistentVolumeClaim", "StorageClass"),
+                reads=lambda obj: obj.kind in ("PersistentVolumeClaim", "StorageClass") or runs_engine(obj),
+                docs=__doc__)
 DEFAULT_CLASS = "storageclass.kubernetes.io/is-default-class"
 
 

@@ -45,12 +45,13 @@ from typing import Iterator
 from cslint.model import Applicability, Fix, FixAvailability, Lever, RuleMeta, Scope, Severity, Violation
 from cslint.scaling import scale_to_zero_reason
 from cslint.settings import Settings
-from cslint.warmbuffer import BUFFER_SET_KINDS, accelerated_engines, buffer_documents, priority_classes, serves, warm_buffers
+from cslint.warmbuffer import (BUFFER_SET_KINDS, accelerated_engines, buffer_documents, in_buffer_set, priority_classes,
+                               serves, warm_buffers)
 from cslint.workloads import K8sObject
 
 META = RuleMeta(code="CS301", name="no-warm-buffer", lever=Lever.NODE, severity=Severity.WARNING,
                 summary="An accelerator workload can scale to zero and no warm buffer holds a node for it",
-                scope=Scope.SET, fix=FixAvailability.ALWAYS, kinds=BUFFER_SET_KINDS, docs=__doc__)
+                scope=Scope.SET, fix=FixAvailability.ALWAYS, kinds=BUFFER_SET_KINDS, reads=in_buffer_set, docs=__doc__)
 
 
 def check(objset, settings: Settings) -> Iterator[tuple[K8sObject, Violation]]:  # noqa: ANN001

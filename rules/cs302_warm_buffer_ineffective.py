@@ -40,12 +40,13 @@ from typing import Iterator
 from cslint.model import Applicability, Fix, FixAvailability, Lever, RuleMeta, Scope, Severity, Violation
 from cslint.settings import Settings
 from cslint.warmbuffer import (BUFFER_SET_KINDS, EXPENDABLE_CUTOFF, AcceleratedEngine, PriorityClass, WarmBuffer,
-                               accelerated_engines, default_priority, pod_priority, priority_classes, serves, warm_buffers)
+                               accelerated_engines, default_priority, in_buffer_set, pod_priority, priority_classes,
+                               serves, warm_buffers)
 from cslint.workloads import K8sObject
 
 META = RuleMeta(code="CS302", name="warm-buffer-ineffective", lever=Lever.NODE, severity=Severity.WARNING,
                 summary="A warm buffer's priority never triggers scale-up or cannot be preempted",
-                scope=Scope.SET, fix=FixAvailability.SOMETIMES, kinds=BUFFER_SET_KINDS, docs=__doc__)
+                scope=Scope.SET, fix=FixAvailability.SOMETIMES, kinds=BUFFER_SET_KINDS, reads=in_buffer_set, docs=__doc__)
 
 
 def check(objset, settings: Settings) -> Iterator[tuple[K8sObject, Violation]]:  # noqa: ANN001

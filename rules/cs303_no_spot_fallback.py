@@ -40,13 +40,14 @@ from typing import Iterator
 
 from cslint.model import FixAvailability, Lever, RuleMeta, Scope, Severity, Violation
 from cslint.settings import Settings
-from cslint.warmbuffer import COMPUTE_CLASS_LABEL, WORKLOAD_KINDS, AcceleratedEngine, accelerated_engines
+from cslint.warmbuffer import COMPUTE_CLASS_LABEL, WORKLOAD_KINDS, AcceleratedEngine, accelerated_engines, runs_engine
 from cslint.workloads import GPU_RESOURCES, K8sObject, as_dict, as_list
 
 META = RuleMeta(code="CS303", name="no-spot-fallback", lever=Lever.NODE, severity=Severity.WARNING,
                 summary="A GPU workload has no ComputeClass with a spot-then-on-demand fallback",
                 scope=Scope.SET, fix=FixAvailability.NONE, profile="gke",
-                kinds=WORKLOAD_KINDS + ("ComputeClass",), docs=__doc__)
+                kinds=WORKLOAD_KINDS + ("ComputeClass",),
+                reads=lambda obj: obj.kind == "ComputeClass" or runs_engine(obj), docs=__doc__)
 
 
 def check(objset, settings: Settings) -> Iterator[tuple[K8sObject, Violation]]:  # noqa: ANN001

@@ -33,12 +33,13 @@ from typing import Iterator
 from cslint.model import Applicability, Fix, FixAvailability, Lever, RuleMeta, Scope, Severity, Violation
 from cslint.patches import set_key_ops
 from cslint.settings import Settings
-from cslint.warmbuffer import WORKLOAD_KINDS
+from cslint.warmbuffer import WORKLOAD_KINDS, runs_engine
 from cslint.workloads import K8sObject
 
 META = RuleMeta(code="CS504", name="service-link-collision", lever=Lever.CONFIG, severity=Severity.ERROR,
                 summary="A Service named `vllm` injects VLLM_PORT=tcp://… and vLLM refuses to start",
-                scope=Scope.SET, fix=FixAvailability.ALWAYS, kinds=WORKLOAD_KINDS, docs=__doc__)
+                scope=Scope.SET, fix=FixAvailability.ALWAYS, kinds=WORKLOAD_KINDS,
+                reads=lambda obj: runs_engine(obj) or _injects(obj), docs=__doc__)
 COLLIDING_NAME = "vllm"
 
 

@@ -1,0 +1,96 @@
+"""Set rules see only the objects they read (`RuleMeta.reads`): the engine keeps those documents
+for the set pass and drops the rest at once, and the findings are the same as when every object
+is kept."""
+from pathlib import Path
+
+import pytest
+
+from cslint.engine import Linter
+from cslint.model import Scope
+from cslint.registry import builtin_rules
+from cslint.settings import Settings
+from cslint.sources import SourceText, read_source
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT.parent / "shared" / "corpus"
+
+MIXED = """apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings}
+data: {A: "1"}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  template:
+    spec:
+      containers: [{name: web, image: nginx:1.27}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: llm}
+spec:
+  replicas: 0
+  template:
+    spec:
+      containers:
+        - name: vllm
+          image: vllm/vllm-openai:v0.6.3
+          args: ["--model", "m"]
+          resources: {limits: {nvidia.com/gpu: 1}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec: {ports: [{port: 80}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: vllm}
+spec: {ports: [{port: 8000}]}
+"""
+
+
+def test_every_builtin_set_rule_declares_what_it_reads():
+    """Without `reads`, a rule over workload kinds would keep every Deployment of a large tree."""
+    missing = [r.code for r in builtin_rules() if r.meta.scope == Scope.SET and r.meta.reads is None]
+    assert missing == []
+
+
+def test_only_documents_set_rules_read_keep_their_data():
+    [result] = Linter(Settings()).lint_sources([SourceText("mixed.yaml", MIXED)])
+    kept = [doc.data["metadata"]["name"] for doc in result.documents if doc.data is not None]
+    assert kept == ["llm", "vllm"]  # the engine workload (CS301, CS504) and the Service named vllm (CS504)
+    assert result.for_set == {2, 4}
+    assert {f.code for f in result.findings} >= {"CS301", "CS504"}
+
+
+def test_no_set_rule_active_keeps_nothing():
+    [result] = Linter(Settings(select=("CS1",))).lint_sources([SourceText("mixed.yaml", MIXED)])
+    assert all(doc.data is None for doc in result.documents) and not result.for_set
+
+
+def _files() -> list[Path]:
+    found = sorted(p for p in (ROOT / "fixtures").rglob("*") if p.suffix in (".yaml", ".yml"))
+    if CORPUS.is_dir():
+        found += sorted(p for p in CORPUS.rglob("*") if p.suffix in (".yaml", ".yml"))
+    return found
+
+
+@pytest.mark.parametrize("profile", [None, "gke"])
+def test_set_findings_match_keeping_every_object(profile):
+    """The projection may only drop objects that cannot change a set rule's outcome: lint every
+    fixture (and the corpus) as one run, once as shipped and once keeping every object."""
+    settings = Settings(profile=profile, select=("CS2", "CS3", "CS5")) if profile else Settings()
+    sources = [read_source(str(p)) for p in _files()]
+
+    def findings(linter: Linter) -> list[tuple]:
+        results = linter.lint_sources(sources)
+        return [(f.file, f.document, f.code, f.path, f.message, f.position) for r in results for f in r.findings]
+
+    everything = Linter(settings)
+    everything._reads = lambda obj: True  # the former behaviour: every object reaches the set pass
+    expected = findings(everything)
+    assert any(code in {"CS301", "CS302", "CS303", "CS504", "CS205"} for _, _, code, *_ in expected)
+    assert findings(Linter(settings)) == expected
