@@ -119,6 +119,10 @@ def exit_with(run: Any, debug: bool = False) -> None:
         code = run()
     except click.exceptions.Exit:
         raise
+    except BrokenPipeError:  # `cslint … | head`: the reader left; say nothing more
+        import os
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = EXIT_FINDINGS
     except UsageError as exc:
         click.echo(f"cslint: error: {exc}", err=True)
         code = EXIT_ERROR

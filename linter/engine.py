@@ -59,8 +59,9 @@ def register_filter(fn: Callable[[list[FileResult], Settings], None]) -> None:
 
 
 class Linter:
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, keep_data: bool = False):
         self.settings = settings
+        self.keep_data = keep_data  # keep every document's data (the cold-start report reads it)
         self.rules = active_rules(settings)
         self._parse_rule = get_rule(PARSE_ERROR_CODE)
         self.context = ScaleContext()  # run-wide facts (KEDA targets), attached to every object
@@ -92,7 +93,9 @@ class Linter:
         parsed data at once: memory stays flat in the number of files. A file kept for set rules
         keeps the data of those documents only (positions resolved now, node trees dropped)."""
         result = self.lint_file(src, docs)
-        if not result.for_set:
+        if self.keep_data:
+            resolve_positions(result)
+        elif not result.for_set:
             self.finish([result])
             release(result)
         else:

@@ -177,7 +177,7 @@ def _explain(paths: list[str], opts: dict[str, Any], base_settings: Any) -> int:
         if type(exc).__name__ == "ConfigError":
             raise _Usage(str(exc)) from None
         raise
-    linter = Linter(settings)
+    linter = Linter(settings, keep_data=True)
     results = linter.lint_sources(sources)
     items = budgets(results, linter.context)
     fmt = opts.get("output_format") or "text"

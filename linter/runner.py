@@ -34,10 +34,10 @@ def run_check(paths: list[str], opts: dict[str, Any]) -> int:
         raise UsageError(str(exc)) from None
     if opts.get("online"):
         settings = with_online_inspection(settings, sources, opts, lambda m: click.echo(f"cslint: warning: {m}", err=True))
-    linter = Linter(settings)
+    linter = Linter(settings, keep_data=fmt == "markdown")  # its cold-start section reads the data
     fixing = opts.get("fix") or opts.get("diff")
     try:
-        if fixing:  # the fixer re-lints within this run: serial
+        if fixing or linter.keep_data:  # the fixer re-lints within this run; the report reads data: serial
             results = linter.lint_sources(sources)
         else:
             from .parallel import lint_parallel

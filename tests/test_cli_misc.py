@@ -1,0 +1,44 @@
+"""Command-line behaviour that spans modules: the markdown cold-start section, pipes, lazy commands."""
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = str(ROOT / "examples")
+
+
+def run(*args, **kw):
+    return subprocess.run([sys.executable, "-m", "cslint", *args], capture_output=True, text=True, cwd=ROOT, **kw)
+
+
+def test_markdown_report_lists_every_engine_workload_even_without_set_rules():
+    for extra in ([], ["--ignore", "CS301,CS302,CS504"]):
+        out = run("--output-format", "markdown", *extra, EXAMPLES).stdout
+        workloads = [line for line in out.splitlines() if line.startswith("### `")]
+        assert len(workloads) == 3, out
+
+
+def test_closed_pipe_is_not_an_internal_error():
+    p = subprocess.Popen([sys.executable, "-m", "cslint", "--no-schema", EXAMPLES, str(ROOT / "fixtures")],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+    p.stdout.read(10)
+    p.stdout.close()  # the reader leaves early, like `| head -1`
+    err = p.stderr.read().decode()
+    p.wait(timeout=60)
+    assert "internal error" not in err and "Traceback" not in err
+    assert p.returncode in (0, 1)
+
+
+def test_plain_lint_imports_no_subcommand_or_network_stack():
+    code = ("import sys, runpy; sys.argv = ['cslint', '--no-schema', %r]\n"
+            "try:\n    runpy.run_module('cslint', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+            "bad = [m for m in ('cslint.pin', 'cslint.webhook.server', 'httpx', 'starlette', 'uvicorn', "
+            "'jsonpath_ng', 'kubernetes_validate', 'cslint.explain') if m in sys.modules]\n"
+            "print('LOADED', bad)" % (EXAMPLES + "/vllm-deployment.yaml"))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT).stdout
+    assert "LOADED []" in out, out
+
+
+def test_unknown_subcommand_word_is_a_path():
+    r = run("no-such-file.yaml")
+    assert r.returncode == 2 and "no such file" in r.stderr and "Traceback" not in r.stderr
