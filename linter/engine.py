@@ -16,7 +16,7 @@ from .registry import Rule, active_rules, get_rule
 from .scaling import ScaleContext, collect_scale_context
 from .settings import Settings
 from .sources import SourceText
-from .workloads import Container, K8sObject, PodTemplate, iter_objects
+from .workloads import K8sObject, PodTemplate, iter_objects
 
 PARSE_ERROR_CODE = "CS000"
 # kinds `collect_scale_context` reads: only files whose text names one are parsed in the pre-pass

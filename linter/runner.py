@@ -44,9 +44,9 @@ def run_check(paths: list[str], opts: dict[str, Any]) -> int:
             results = lint_parallel(linter, sources, opts.get("jobs"))
     except RuleCrash as exc:
         raise RuntimeError(str(exc)) from None
-    write_errors = 0
+    write_errors, changed = 0, False
     if fixing:
-        results, write_errors = _fix(results, linter, opts)
+        results, write_errors, changed = _fix(results, linter, opts)
     # `cslint --fix -` is a filter: stdout carries the fixed text, so the report goes to stderr
     filtering = opts.get("fix") and not opts.get("diff") and "-" in paths and not opts.get("output_file")
     out = sys.stderr if filtering else _open_output(opts.get("output_file"))
@@ -60,7 +60,7 @@ def run_check(paths: list[str], opts: dict[str, Any]) -> int:
     if write_errors:
         return EXIT_ERROR
     if opts.get("diff"):
-        return EXIT_FINDINGS if getattr(run_check, "_diff_changed", False) else EXIT_CLEAN
+        return EXIT_FINDINGS if changed else EXIT_CLEAN
     if opts.get("exit_zero"):
         return EXIT_CLEAN
     failing = [f for r in results for f in r.findings if not f.suppressed and f.severity >= settings.fail_on]
@@ -95,12 +95,13 @@ def _open_output(path: str | None) -> TextIO:
         raise UsageError(f"cannot write {path}: {exc.strerror}") from None
 
 
-def _fix(results: list[FileResult], linter: Linter, opts: dict[str, Any]) -> tuple[list[FileResult], int]:
-    """Fix each file; report what remains. Returns the new results and the count of write errors."""
+def _fix(results: list[FileResult], linter: Linter, opts: dict[str, Any]) -> tuple[list[FileResult], int, bool]:
+    """Fix each file; report what remains. Returns the new results, the count of write errors and
+    whether any file's text changed (`--diff` exits 1 then)."""
     required = required_applicability(opts)
     new_results: list[FileResult] = []
     errors = 0
-    run_check._diff_changed = False  # type: ignore[attr-defined]
+    changed = False
     for result in results:
         src = result.source
         if src.text is None or not any(f.fix for f in result.findings):
@@ -111,16 +112,16 @@ def _fix(results: list[FileResult], linter: Linter, opts: dict[str, Any]) -> tup
         outcome = fix_text(src.path, src.text, linter, required)
         if outcome.error:
             click.echo(f"cslint: {src.path}: {outcome.error}", err=True)
+        changed = changed or outcome.changed
         if outcome.changed or _is_stdin(src, opts):
             errors += _deliver(outcome, src, opts)
         new_results.append(_relint(linter, src, outcome.text) if outcome.changed else result)
-    return new_results, errors
+    return new_results, errors, changed
 
 
 def _deliver(outcome: FixOutcome, src: SourceText, opts: dict[str, Any]) -> int:
     if opts.get("diff"):
         if outcome.changed:
-            run_check._diff_changed = True  # type: ignore[attr-defined]
             sys.stdout.write(unified_diff(src.path, outcome.original, outcome.text))
         return 0
     if opts.get("show_fixes") and outcome.fixed:

@@ -105,8 +105,7 @@ class ArgSelector:
         if flag is None:
             return Selection([], anchor)
         tok = flag.value or flag.token
-        span = None if tok.whole else (tok.start, tok.end)
-        return Selection([Selected(flag.value_text, tok.path, span, flag=flag)], anchor)
+        return Selection([Selected(flag.value_text, tok.path, tok.span, flag=flag)], anchor)
 
     def set_ops(self, node: ScopeNode, selected: Selected | None, value: Any) -> list[Op] | None:
         from .vllm_args import append_flags_ops, set_flag_value_ops

@@ -40,6 +40,11 @@ class Token:
     whole: bool     # the word is the entire scalar (a list item), not part of a shell string
     expanded: bool  # the value came from $(VAR) expansion
 
+    @property
+    def span(self) -> tuple[int, int] | None:
+        """The word's offsets within its scalar for a finding's position; None when it is the whole scalar."""
+        return None if self.whole else (self.start, self.end)
+
 
 @dataclass(frozen=True)
 class Flag:

@@ -62,7 +62,7 @@ def model_source(c: Container) -> ModelSource:
     model = args.model
     if not model or token is None:
         return ModelSource("unknown", None)
-    return ModelSource(classify_model(model), model, token.path, None if token.whole else (token.start, token.end))
+    return ModelSource(classify_model(model), model, token.path, token.span)
 
 
 def _storage_uri(data: dict) -> tuple[str, tuple[str, ...]] | None:

@@ -44,7 +44,7 @@ def check(c: Container, settings: Settings) -> Iterator[Violation]:
     if flag is not None and flag.value is not None:
         tok = flag.value
         yield Violation(f"weights load with --load-format {value}: use runai_streamer to stream safetensors "
-                        "concurrently into GPU memory", tok.path, span=None if tok.whole else (tok.start, tok.end))
+                        "concurrently into GPU memory", tok.path, span=tok.span)
     else:
         yield Violation("weights load with the default loader: add --load-format runai_streamer to stream "
                         "safetensors concurrently into GPU memory", _args_path(c))

@@ -59,7 +59,7 @@ def check(c: Container, settings: Settings) -> Iterator[Violation]:
     fix = Fix(Applicability.SAFE, tuple(set_flag_value_ops(args, flag, text)),
               f"Set --gpu-memory-utilization to {text}")
     yield Violation(f"{flag.spelling} {flag.value_text} leaves too little VRAM for CUDA graphs and NCCL during "
-                    f"startup — use at most {text}", tok.path, fix, span=None if tok.whole else (tok.start, tok.end))
+                    f"startup — use at most {text}", tok.path, fix, span=tok.span)
 
 
 def _anchor(c: Container, args) -> str:  # noqa: ANN001

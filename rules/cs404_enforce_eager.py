@@ -72,4 +72,4 @@ def check(c: Container, settings: Settings) -> Iterator[Violation]:
                   "Remove --enforce-eager")
         yield Violation(f"goal is throughput ({why}) but --enforce-eager disables CUDA graphs and torch.compile — "
                         "remove it, or annotate cslint.io/goal: cold-start", tok.path, fix,
-                        span=None if tok.whole else (tok.start, tok.end))
+                        span=tok.span)

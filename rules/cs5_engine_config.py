@@ -83,17 +83,13 @@ META_503 = RuleMeta(code="CS503", name="duplicated-entrypoint", lever=Lever.CONF
                     fix=FixAvailability.ALWAYS, engine_only=True, docs=CS503_DOCS)
 
 
-def _span(tok):  # noqa: ANN001, ANN202
-    return None if tok.whole else (tok.start, tok.end)
-
-
 def check_config_flag(c: Container, settings: Settings) -> Iterator[Violation]:
     args = c.engine_args
     for flag in (args.config_files if args else ()):
         if flag.inline:
             fix = Fix(Applicability.SAFE, tuple(split_inline_ops(args, flag)), "Split into --config FILE")
             yield Violation(f"{flag.token.value!r} is silently ignored: vLLM reads a config file only as "
-                            f"`--config {flag.value_text}` (two tokens)", flag.token.path, fix, span=_span(flag.token))
+                            f"`--config {flag.value_text}` (two tokens)", flag.token.path, fix, span=flag.token.span)
 
 
 def check_positional_model(c: Container, settings: Settings) -> Iterator[Violation]:
@@ -103,7 +99,7 @@ def check_positional_model(c: Container, settings: Settings) -> Iterator[Violati
     tok = args.positionals[0]
     fix = Fix(Applicability.SAFE, tuple(positional_to_flag_ops(args, tok, "--model")), "Use --model MODEL")
     yield Violation(f"api_server ignores the positional model {tok.value!r} and serves its default model — "
-                    f"pass it as --model {tok.value}", tok.path, fix, span=_span(tok))
+                    f"pass it as --model {tok.value}", tok.path, fix, span=tok.span)
 
 
 def check_duplicated_entrypoint(c: Container, settings: Settings) -> Iterator[Violation]:
@@ -114,7 +110,7 @@ def check_duplicated_entrypoint(c: Container, settings: Settings) -> Iterator[Vi
     words = " ".join(t.value for t in dup)
     fix = Fix(Applicability.SAFE, tuple(remove_tokens_ops(args, list(dup))), f"Remove {words!r} from args")
     yield Violation(f"the image's entrypoint is already `vllm serve`: args starting with {words!r} run "
-                    f"`vllm serve {words} …` and exit — drop them", dup[0].path, fix, span=_span(dup[0]))
+                    f"`vllm serve {words} …` and exit — drop them", dup[0].path, fix, span=dup[0].span)
 
 
 RULES = [(META_501, check_config_flag), (META_502, check_positional_model), (META_503, check_duplicated_entrypoint)]

@@ -44,10 +44,8 @@ META = RuleMeta(code="CS900", name="unused-suppression", lever=Lever.INPUT, seve
 Suppression = _suppressions.Suppression
 
 
-def unused_codes(s: Suppression, settings: Settings) -> list[str]:
-    """Codes that matched nothing, leaving out those of rules that are off in this run."""
-    active = [r.code for rules in active_rules(settings).values() for r in rules]
-    known = [r.code for r in all_rules(settings)]
+def unused_codes(s: Suppression, active: list[str], known: list[str]) -> list[str]:
+    """Codes that matched nothing, leaving out those of rules that are off in this run (known, not active)."""
     out = []
     for code in s.codes:
         if code in s.used:
@@ -61,7 +59,9 @@ def unused_codes(s: Suppression, settings: Settings) -> list[str]:
 def report_unused(result: FileResult, found: list[Suppression], settings: Settings) -> Iterator[Finding]:
     if not is_selected(META.code, settings):
         return
-    unused_of = {id(s): unused_codes(s, settings) for s in found}
+    active = [r.code for rules in active_rules(settings).values() for r in rules]  # once per file, not per directive
+    known = [r.code for r in all_rules(settings)]
+    unused_of = {id(s): unused_codes(s, active, known) for s in found}
     for s in found:
         unused = unused_of[id(s)]
         if not unused and s.codes:

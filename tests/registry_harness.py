@@ -114,7 +114,7 @@ class Registry:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.storage.mkdir(parents=True, exist_ok=True)
         env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")}
-        for attempt in range(5):
+        for _ in range(5):
             self.port = free_port()
             cfg = self.workdir / f"registry-{self.name}.yml"
             cfg.write_text(self._config())
@@ -165,6 +165,13 @@ class Registry:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def stopped_host(workdir: Path, name: str) -> str:
+    """The host:port of a registry that ran and was stopped: a real address where nothing answers now."""
+    reg = Registry(workdir / "storage", workdir, name=name).start()
+    reg.stop()
+    return reg.host
 
 
 def htpasswd_auth(path: Path, users: dict[str, str], realm: str = "cslint-test") -> dict[str, Any]:

@@ -158,12 +158,11 @@ def test_real_unknown_tag(env):
 
 @needs_registry
 def test_real_stopped_registry_is_unreachable(tmp_path):
-    reg = h.Registry(tmp_path / "storage", tmp_path, name="stopped").start()
-    ref = f"{reg.host}/cslint/app:v1"
-    reg.stop()
+    host = h.stopped_host(tmp_path, "stopped")
+    ref = f"{host}/cslint/app:v1"
     t0 = time.monotonic()
     with pytest.raises(oci.RegistryUnreachable) as info:
-        oci.resolve(ref, insecure_registries=[reg.host], credentials={}, timeout=5)
+        oci.resolve(ref, insecure_registries=[host], credentials={}, timeout=5)
     assert time.monotonic() - t0 < 5
     assert str(info.value).startswith(ref + ": ") and "\n" not in str(info.value)
 

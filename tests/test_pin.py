@@ -238,9 +238,7 @@ def test_missing_tag_leaves_that_file_exactly_as_it_was(env, tmp_path):
 
 @needs_registry
 def test_stopped_registry_is_a_clear_error(tmp_path):
-    reg = h.Registry(tmp_path / "storage", tmp_path, name="stopped").start()
-    host = reg.host
-    reg.stop()
+    host = h.stopped_host(tmp_path, "stopped")
     path = tmp_path / "p.yaml"
     path.write_text(f"kind: Pod\napiVersion: v1\nmetadata: {{name: s}}\nspec:\n  containers:\n"
                     f"    - name: c\n      image: {host}/cslint/app:v1\n")
@@ -385,9 +383,7 @@ def test_online_layer_rules_on_pushed_images(env, tmp_path):
 
 @needs_registry
 def test_online_unreachable_image_is_a_warning_not_a_finding(tmp_path):
-    reg = h.Registry(tmp_path / "storage", tmp_path, name="gone").start()
-    host = reg.host
-    reg.stop()
+    host = h.stopped_host(tmp_path, "gone")
     path = tmp_path / "p.yaml"
     path.write_text(_pod(f"{host}/cslint/app:v1@{GZ}"))
     code, out, err = cslint("check", str(path), "--select", "CS210,CS211", "--isolated", "--online",

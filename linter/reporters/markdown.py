@@ -33,6 +33,8 @@ def report(results: list[FileResult], settings: Settings, out: TextIO, **_: obje
     by_sev = Counter(str(f.severity) for f in findings)
     detail = ", ".join(f"{by_sev[s]} {s}" for s in ("error", "warning", "info") if by_sev[s])
     fixable = sum(1 for f in findings if f.fix)
+    from ..registry import all_rules
+    uris = {r.code: r.meta.help_uri for r in all_rules()}  # one registry pass, not one per row
     out.write(f"**{len(findings)} finding{'s' if len(findings) != 1 else ''}** ({detail}) in {files} "
               f"file{'s' if files != 1 else ''}; {fixable} with a fix (`cslint --fix`).\n\n")
     out.write("| Lever | Findings |\n|---|---|\n")
@@ -46,7 +48,8 @@ def report(results: list[FileResult], settings: Settings, out: TextIO, **_: obje
             continue
         out.write(f"\n### {lever.title}\n\n| | Code | Location | Message |\n|---|---|---|---|\n")
         for f in group[:MAX_ROWS_PER_LEVER]:
-            out.write(f"| {ICONS[str(f.severity)]} | [{f.code}]({_uri(f)}) {cell(f.name)} | {cell(where(f))} | "
+            uri = uris.get(f.code, "#")
+            out.write(f"| {ICONS[str(f.severity)]} | [{f.code}]({uri}) {cell(f.name)} | {cell(where(f))} | "
                       f"{cell(f.message + context(f))} |\n")
         if len(group) > MAX_ROWS_PER_LEVER:
             out.write(f"\n… and {len(group) - MAX_ROWS_PER_LEVER} more.\n")
@@ -54,9 +57,3 @@ def report(results: list[FileResult], settings: Settings, out: TextIO, **_: obje
     section = markdown_section(results)
     if section.strip():
         out.write("\n" + section)
-
-
-def _uri(f: Finding) -> str:
-    from ..registry import get_rule
-    rule = get_rule(f.code)
-    return rule.meta.help_uri if rule else "#"
