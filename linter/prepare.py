@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Callable, Iterable, Mapping
@@ -117,6 +116,7 @@ def inspect_images(images: list[str], *, insecure_registries: Iterable[str] = ()
             except RegistryError as exc:
                 return exc
     try:
+        from concurrent.futures import ThreadPoolExecutor  # only with --online
         with ThreadPoolExecutor(max_workers=min(16, len(images)), thread_name_prefix="cslint-inspect") as pool:
             return dict(zip(images, pool.map(one, images)))
     finally:
