@@ -42,3 +42,11 @@ def test_plain_lint_imports_no_subcommand_or_network_stack():
 def test_unknown_subcommand_word_is_a_path():
     r = run("no-such-file.yaml")
     assert r.returncode == 2 and "no such file" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_text_line_format_is_the_documented_one():
+    """`path:line:col: CODE [severity] message (Kind/namespace/name, container c)`, `[*]` last when --fix can fix it."""
+    import re
+    out = run("--no-schema", "--select", "CS403", EXAMPLES + "/vllm-deployment.yaml").stdout.splitlines()[0]
+    assert re.fullmatch(r".*examples/vllm-deployment\.yaml:24:62: CS403 \[error\] --gpu-memory-utilization 0\.95 .* "
+                        r"\(Deployment/llm/qwen3-8b, container vllm\) \[\*\]", out), out

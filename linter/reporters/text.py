@@ -16,8 +16,8 @@ def format_finding(f: Finding) -> str:
     context = ""
     if f.object is not None:
         context = f" ({f.object}" + (f", container {f.container}" if f.container else "") + ")"
-    marker = " [*]" if f.fix and f.fix.applicability == Applicability.SAFE else ""
-    return f"{where}: {f.code}{marker} [{f.severity}] {f.message}{context}"
+    marker = " [*]" if f.fix and f.fix.applicability == Applicability.SAFE else ""  # fixable by --fix
+    return f"{where}: {f.code} [{f.severity}] {f.message}{context}{marker}"
 
 
 def source_excerpt(f: Finding, text: str | None) -> list[str]:
