@@ -25,15 +25,16 @@ env:
 
 ## Fix safety
 Safe when the weights are local (a path, a modelcar, a persistent volume at the HF cache), since
-offline mode then changes nothing but the network calls. Unsafe otherwise: offline mode with no
-local weights fails at startup (see CS103).
+offline mode then changes nothing but the network calls. Unsafe when the manifest does not show
+where the model comes from. No fix for a Hub model without local weights: offline mode would make
+every start fail (CS103), so mount the weights first (CS102).
 """
 from typing import Iterator
 
 from cslint.model import Applicability, Fix, FixAvailability, Lever, RuleMeta, Scope, Severity, Violation
 from cslint.patches import set_env_ops
 from cslint.settings import Settings
-from cslint.weights import env_true, weights_are_local
+from cslint.weights import env_true, model_source, weights_are_local
 from cslint.workloads import Container
 
 META = RuleMeta(code="CS101", name="hf-offline-unset", lever=Lever.WEIGHTS, severity=Severity.WARNING,
@@ -56,10 +57,20 @@ def check(c: Container, settings: Settings) -> Iterator[Violation]:
         problems.append(f"HF_HUB_OFFLINE is {hub[1]!r}")
     if not tf_ok:
         problems.append("TRANSFORMERS_OFFLINE is not set")
-    local = weights_are_local(c)
-    fix = Fix(Applicability.SAFE if local else Applicability.UNSAFE,
-              tuple(set_env_ops(c, {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"})),
-              'Set HF_HUB_OFFLINE="1" and TRANSFORMERS_OFFLINE="1"')
     path = c.at("env", hub[0], "value") if hub is not None and not hub_ok else (c.at("env") if "env" in c.data else c.pointer)
+    fix = _fix(c)
+    then = "" if fix is not None else "mount the weights locally (CS102), then "
     yield Violation(f"{' and '.join(problems)}: every start asks the Hugging Face Hub before loading — "
-                    f'set HF_HUB_OFFLINE: "1" and TRANSFORMERS_OFFLINE: "1"', path, fix)
+                    f'{then}set HF_HUB_OFFLINE: "1" and TRANSFORMERS_OFFLINE: "1"', path, fix)
+
+
+def _fix(c: Container) -> Fix | None:
+    """Safe with local weights; none for a Hub model without them (offline mode would fail the start,
+    CS103); unsafe when the manifest does not show where the model comes from."""
+    source = model_source(c).kind
+    local = weights_are_local(c)
+    if source == "hub" and not local:
+        return None
+    ops = tuple(set_env_ops(c, {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}))
+    return Fix(Applicability.SAFE if local else Applicability.UNSAFE, ops,
+               'Set HF_HUB_OFFLINE="1" and TRANSFORMERS_OFFLINE="1"')

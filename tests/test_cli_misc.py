@@ -50,3 +50,13 @@ def test_text_line_format_is_the_documented_one():
     out = run("--no-schema", "--select", "CS403", EXAMPLES + "/vllm-deployment.yaml").stdout.splitlines()[0]
     assert re.fullmatch(r".*examples/vllm-deployment\.yaml:24:62: CS403 \[error\] --gpu-memory-utilization 0\.95 .* "
                         r"\(Deployment/llm/qwen3-8b, container vllm\) \[\*\]", out), out
+
+
+def test_hf_offline_fix_is_never_offered_when_it_would_break_startup():
+    """CS101 on a Hub model without local weights has no fix: offline mode would fail every start (CS103)."""
+    import json
+    out = json.loads(run("--output-format", "json", "--select", "CS101", EXAMPLES).stdout)
+    by_file = {f["file"].rsplit("/", 1)[-1]: f for f in out["findings"]}
+    assert by_file["vllm-deployment.yaml"]["fix"] is None  # Qwen/Qwen3-8B from the Hub, nothing mounted
+    assert by_file["kserve-scale-to-zero.yaml"]["fix"]["applicability"] == "safe"  # modelcar: local weights
+    assert by_file["helm-rendered.yaml"]["fix"]["applicability"] == "unsafe"  # model source not shown
