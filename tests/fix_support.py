@@ -15,9 +15,9 @@ from cslint.fixer import FixOutcome, _lint_text, fix_text, select_fixes
 from cslint.model import Applicability
 from cslint.settings import Settings
 from cslint.sources import SourceText, read_source
+from corpus_paths import CORPUS
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "fix"
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 MATRIX = sorted(p for p in FIXTURES.glob("*.yaml") if not p.name.endswith(".fixed.yaml"))
 CORPUS_FILES = (sorted(p for p in CORPUS.rglob("*") if p.suffix in (".yaml", ".yml", ".json"))
                 if CORPUS.is_dir() else [])

@@ -1,6 +1,5 @@
 """Cross-object rules (CS301–CS303, CS504), scale-from-zero detection, cloud profiles (CS203–CS205)
 and the `Fix.new_documents` extension: behaviour the per-rule fixtures cannot show on their own."""
-from pathlib import Path
 
 import pytest
 import yaml
@@ -21,7 +20,7 @@ from cslint.sources import SourceText, read_source
 from cslint.warmbuffer import PAUSE_IMAGE
 from cslint.workloads import iter_objects
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+from corpus_paths import CORPUS
 
 GPU_DEPLOYMENT = """apiVersion: apps/v1
 kind: Deployment

@@ -1,5 +1,4 @@
 """Every real manifest of ../shared/corpus lints without a crash, with positions inside the file."""
-from pathlib import Path
 
 import pytest
 
@@ -7,7 +6,7 @@ from cslint.engine import Linter
 from cslint.settings import Settings
 from cslint.sources import read_source
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+from corpus_paths import CORPUS
 FILES = sorted(p for p in CORPUS.rglob("*") if p.suffix in (".yaml", ".yml", ".json")) if CORPUS.is_dir() else []
 
 

@@ -3,7 +3,6 @@ types in random places, and random mutations of the real corpus. The linter must
 every finding must point inside its file, and --fix must keep its invariants."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 import yaml
@@ -16,7 +15,7 @@ from cslint.model import Applicability
 from cslint.settings import Settings
 from cslint.sources import SourceText
 
-CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus"
+from corpus_paths import CORPUS
 WORKLOADS = {  # kind → (apiVersion, where the pod template sits)
     "Pod": ("v1", ()),
     "Deployment": ("apps/v1", ("spec", "template")),

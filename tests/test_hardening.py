@@ -18,6 +18,7 @@ from cslint.documents import parse_documents
 from cslint.engine import Linter
 from cslint.settings import Settings
 from cslint.sources import SourceText
+from corpus_paths import CORPUS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -324,7 +325,7 @@ def test_literal_secret_values_never_reach_any_output(tmp_path, echo_rule, fmt):
 
 # -- the fast paths keep the reference behaviour ---------------------------------------------------
 PARITY_FILES = sorted((ROOT / "fixtures").rglob("*.y*ml")) + sorted(
-    (ROOT.parent / "shared" / "corpus").rglob("*.y*ml"))
+    CORPUS.rglob("*.y*ml"))
 PARITY_TEXTS = ["a: 2001-12-14t21:59:43.10-05:00\nb: !!binary aGVsbG8=\nc: 0o17\nd: 0x1F\ne: 1_000\nf: .inf\n"
                 "g: ~\nh: yes\ni: 1:30\nj: !!set {x, y}\nk: !!omap [{a: 1}]\nl: '1'\nm: -.5e3\n",
                 "x: &a {p: 1}\ny: {<<: *a, q: 2}\n", "? [1, 2]\n: v\n", "k: !custom 1\n"]

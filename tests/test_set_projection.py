@@ -10,9 +10,9 @@ from cslint.model import Scope
 from cslint.registry import builtin_rules
 from cslint.settings import Settings
 from cslint.sources import SourceText, read_source
+from corpus_paths import CORPUS
 
 ROOT = Path(__file__).resolve().parent.parent
-CORPUS = ROOT.parent / "shared" / "corpus"
 
 MIXED = """apiVersion: v1
 kind: ConfigMap

@@ -15,9 +15,9 @@ from cslint.settings import Settings
 from cslint.webhook.admission import (DENY_LISTED, Admission, BadReview, parse_review, review_for)
 from cslint.webhook.metrics import Metrics
 from cslint.webhook.policy import WebhookPolicy
+from corpus_paths import CORPUS
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "webhook"
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 
 
 def load(name: str) -> dict:
