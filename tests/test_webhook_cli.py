@@ -50,6 +50,15 @@ def test_invalid_configuration_is_a_usage_error(tmp_path, pair):
     assert result.exit_code == 2 and "mode" in result.output and "Traceback" not in result.output
 
 
+@pytest.mark.parametrize("how", ["option", "config"])
+def test_unknown_update_policy_is_a_usage_error(tmp_path, pair, how):
+    cert, key = pair
+    (tmp_path / ".cslint.yaml").write_text("update-policy: sometimes\n")
+    extra = ["--update-policy", "sometimes"] if how == "option" else ["--config", str(tmp_path / ".cslint.yaml")]
+    result = CliRunner().invoke(main, ["serve", *extra, "--tls-cert", str(cert), "--tls-key", str(key)])
+    assert result.exit_code == 2 and "sometimes" in result.output and "Traceback" not in result.output
+
+
 def test_privileged_port_or_busy_port_is_one_line(pair):
     import socket
     cert, key = pair

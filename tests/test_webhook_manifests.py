@@ -57,6 +57,7 @@ def test_default_output_passes_the_schema_check_and_has_every_piece():
     assert kinds["MutatingWebhookConfiguration"]["webhooks"][0]["reinvocationPolicy"] == "IfNeeded"
     config = yaml.safe_load(kinds["ConfigMap"]["data"][".cslint.yaml"])
     assert config["exempt-namespaces"] == ["kube-system", "policy"]
+    assert config["update-policy"] == "new-only"
 
 
 def test_schema_check_does_look_at_these_kinds():
@@ -84,6 +85,7 @@ def test_ca_bundle_is_embedded_and_cert_manager_left_out(tmp_path):
     (("--cert-manager", "--ca-bundle", "x.pem"), "exclude"),
     (("--ca-bundle", "/nonexistent/ca.pem"), "cannot read"),
     (("--timeout", "10"), "10"),
+    (("--update-policy", "sometimes"), "sometimes"),
 ])
 def test_bad_options_exit_2_with_one_line(args, words):
     result = run(*args)
@@ -118,8 +120,10 @@ def test_bad_namespace_is_refused():
 def test_generated_configuration_is_what_serve_reads(tmp_path):
     from cslint.config import load_settings
     from cslint.webhook.policy import WebhookPolicy
-    text = by_kind(run("--namespace", "policy", "--mode", "warn", "--failure-policy", "Fail").output)["ConfigMap"]
+    text = by_kind(run("--namespace", "policy", "--mode", "warn", "--failure-policy", "Fail",
+                       "--update-policy", "all").output)["ConfigMap"]
     (tmp_path / ".cslint.yaml").write_text(text["data"][".cslint.yaml"])
     settings, _ = load_settings(str(tmp_path / ".cslint.yaml"))
     policy = WebhookPolicy.from_settings(settings)
-    assert (policy.mode, policy.failure_mode, policy.exempt_namespaces) == ("warn", "closed", ("kube-system", "policy"))
+    assert (policy.mode, policy.failure_mode, policy.exempt_namespaces, policy.update_policy) == \
+        ("warn", "closed", ("kube-system", "policy"), "all")

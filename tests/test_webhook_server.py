@@ -2,14 +2,12 @@
 from __future__ import annotations
 
 import base64
+import copy
 import json
 import socket
 import ssl
-import subprocess
-import sys
 import time
 import warnings
-from pathlib import Path
 
 import jsonpatch
 import pytest
@@ -21,80 +19,13 @@ pytest.importorskip("starlette")
 pytest.importorskip("cryptography")
 
 from cslint.webhook.admission import review_for  # noqa: E402
-from webhook_tls import issue, make_ca  # noqa: E402
-
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "webhook"
-CA_NAME = "ca.crt"
-
-
-def load(name: str) -> dict:
-    return yaml.safe_load((FIXTURES / name).read_text())
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    def __init__(self, tmp: Path):
-        self.tmp = tmp
-        self.ca = make_ca()
-        (tmp / CA_NAME).write_bytes(self.ca.pem())
-        self.cert, self.key = tmp / "tls.crt", tmp / "tls.key"
-        issue(self.ca, "webhook-1", self.cert, self.key)
-        self.port = free_port()
-        self.url = f"https://127.0.0.1:{self.port}"
-        self.log = open(tmp / "server.log", "w+")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "cslint", "serve", "--isolated", "--tls-cert", str(self.cert), "--tls-key",
-             str(self.key), "--host", "127.0.0.1", "--port", str(self.port), "--fail-on", "error",
-             "--cert-check-interval", "0.2", "--header-timeout", "1.5", "--body-timeout", "1.5",
-             "--exempt-namespace", "kube-system", "--exempt-namespace", "sandbox"],
-            stdout=self.log, stderr=subprocess.STDOUT)
-        self.client = httpx.Client(base_url=self.url, verify=ssl.create_default_context(cafile=str(tmp / CA_NAME)),
-                                   timeout=10)
-        self._wait_ready()
-
-    def _wait_ready(self) -> None:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited: {self.output()}")
-            try:
-                if self.client.get("/readyz").status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.1)
-        raise RuntimeError(f"server not ready: {self.output()}")
-
-    def output(self) -> str:
-        self.log.flush()
-        self.log.seek(0)
-        return self.log.read()
-
-    def review(self, path: str, obj: dict, **request) -> dict:
-        reply = self.client.post(path, json=review_for(obj, **request))
-        assert reply.status_code == 200, reply.text
-        body = reply.json()
-        assert body["apiVersion"] == "admission.k8s.io/v1" and body["kind"] == "AdmissionReview"
-        assert body["response"]["uid"] == request.get("uid", "test-uid")
-        return body["response"]
-
-    def stop(self) -> None:
-        self.client.close()
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:  # pragma: no cover
-            self.proc.kill()
-        self.log.close()
+from webhook_harness import CA_NAME, FIXTURES, Server, load  # noqa: E402
+from webhook_tls import issue  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    srv = Server(tmp_path_factory.mktemp("webhook"))
+    srv = Server(tmp_path_factory.mktemp("webhook"), "--exempt-namespace", "kube-system", "--exempt-namespace", "sandbox")
     yield srv
     alive = srv.proc.poll() is None
     srv.stop()
@@ -142,6 +73,57 @@ def test_exempt_namespace_and_delete_pass_untouched(server):
 def test_dry_run_is_answered_like_any_request(server):
     resp = server.review("/validate", load("pod-operator.yaml"), dryRun=True)
     assert resp["allowed"] is False
+
+
+# -- UPDATE: judged on what the update brings --------------------------------------------------------
+def _labelled(obj: dict) -> dict:
+    new = copy.deepcopy(obj)
+    new["metadata"]["labels"] = {"team": "search"}
+    return new
+
+
+def test_update_keeping_a_preexisting_violation_is_allowed_with_a_warning(server):
+    old = load("deployment-tag-pinned.yaml")
+    resp = server.review("/validate", _labelled(old), operation="UPDATE", oldObject=old, uid="u-upd")
+    assert resp["allowed"] is True
+    assert resp["warnings"] == [w for w in resp["warnings"] if w.startswith("CS201 container vllm (pre-existing):")]
+    assert resp["auditAnnotations"] == {"preexisting": "CS201"}
+    assert server.review("/validate", _labelled(old))["allowed"] is False  # the same object, created
+
+
+def test_update_bringing_a_new_violation_is_denied_for_that_one(server):
+    old = load("deployment-tag-pinned.yaml")
+    new = copy.deepcopy(old)
+    new["spec"]["template"]["spec"]["volumes"][0]["emptyDir"] = {}
+    resp = server.review("/validate", new, operation="UPDATE", oldObject=old)
+    assert resp["allowed"] is False and resp["status"]["code"] == 403
+    assert "CS401" in resp["status"]["message"] and "CS201" not in resp["status"]["message"]
+    assert resp["warnings"][0].startswith("CS201 container vllm (pre-existing)")
+
+
+def test_update_mutation_waits_for_a_pod_template_change(server):
+    old = load("deployment-fixable.yaml")
+    label_only = server.review("/mutate", _labelled(old), operation="UPDATE", oldObject=old)
+    assert "patch" not in label_only
+    assert label_only["auditAnnotations"] == {"preexisting-not-fixed": "CS401,CS402,CS403"}
+    restarted = copy.deepcopy(old)
+    restarted["spec"]["template"]["metadata"]["annotations"] = {"kubectl.kubernetes.io/restartedAt": "2026-01-01"}
+    resp = server.review("/mutate", restarted, operation="UPDATE", oldObject=old)
+    patched = jsonpatch.apply_patch(restarted, json.loads(base64.b64decode(resp["patch"])))
+    assert patched["metadata"]["annotations"]["cslint.io/fixed"] == "CS401,CS402,CS403"
+
+
+@pytest.fixture(scope="module")
+def strict_server(tmp_path_factory):
+    srv = Server(tmp_path_factory.mktemp("webhook-strict"), "--update-policy", "all")
+    yield srv
+    srv.stop()
+
+
+def test_update_policy_all_denies_a_label_change_on_an_old_violation(strict_server):
+    old = load("deployment-tag-pinned.yaml")
+    resp = strict_server.review("/validate", _labelled(old), operation="UPDATE", oldObject=old)
+    assert resp["allowed"] is False and "CS201" in resp["status"]["message"]
 
 
 # -- mutation --------------------------------------------------------------------------------------

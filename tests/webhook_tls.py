@@ -45,11 +45,12 @@ def make_ca(cn: str = "cslint test CA") -> CA:
     return CA(key, cert)
 
 
-def issue(ca: CA, cn: str, cert_path: Path, key_path: Path) -> x509.Certificate:
+def issue(ca: CA, cn: str, cert_path: Path, key_path: Path,
+          window: tuple[datetime.datetime, datetime.datetime] | None = None) -> x509.Certificate:
     """A serving certificate for 127.0.0.1/localhost, written the way a Secret update lands:
-    each file replaced atomically."""
+    each file replaced atomically. `window` (notBefore, notAfter) makes expired or future ones."""
     key = ec.generate_private_key(ec.SECP256R1())
-    start, end = _window()
+    start, end = window or _window()
     cert = (x509.CertificateBuilder().subject_name(_name(cn)).issuer_name(ca.cert.subject)
             .public_key(key.public_key()).serial_number(x509.random_serial_number())
             .not_valid_before(start).not_valid_after(end)

@@ -3,6 +3,10 @@
 The admitted object goes through the same `Linter.lint_object` as a file's objects, and the
 mutation is the rules' own RFC 6902 operations, chosen per pass by the fixer's `select_fixes`
 and re-linted to a fixed point — so a patched object re-reviewed yields an empty patch.
+
+On UPDATE (update-policy new-only) the decision is about what the update brings: findings the
+old object already had (`ratchet`) do not deny, and are patched only when the update rewrites the
+pod template anyway — a fix on an unrelated update (a label) would restart every replica.
 """
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ from ..model import Applicability, Finding
 from ..settings import Settings
 from ..workloads import K8sObject
 from .policy import WebhookPolicy
+from .ratchet import Baseline, old_object, templates_change
 
 log = logging.getLogger("cslint.webhook")
 
@@ -105,9 +110,10 @@ class Admission:
             return Outcome(response(request, True), skipped)
         try:
             findings = self.lint(request["object"])
+            blocking, preexisting = self._blocking(request, findings)
         except Exception as exc:  # one bad request must not take the webhook down
             return self._internal_error(request, exc)
-        return self._verdict(request, findings)
+        return self._verdict(request, findings, blocking, preexisting)
 
     def mutate(self, review: dict[str, Any]) -> Outcome:
         request = review["request"]
@@ -115,17 +121,19 @@ class Admission:
         if skipped:
             return Outcome(response(request, True), skipped)
         try:
-            ops, fixed = self.plan_patch(request["object"])
+            ops, fixed, held = self._plan(request["object"], self._mutation_baseline(request))
         except Exception as exc:
             return self._internal_error(request, exc)
+        kept = _annotations(**{"preexisting-not-fixed": _codes(held)})
         if not ops:
-            return Outcome(response(request, True), "allowed")
+            return Outcome(response(request, True, auditAnnotations=kept), "allowed")
         titles = [f"cslint fixed {f.code}: {f.fix.title}" for f in fixed if f.fix]
         if self.policy.mode == "audit":  # report what would change, change nothing
-            return Outcome(response(request, True, auditAnnotations={"would-fix": _codes(fixed)}), "allowed", fixed)
+            return Outcome(response(request, True, auditAnnotations={"would-fix": _codes(fixed), **kept}),
+                           "allowed", fixed)
         patch = base64.b64encode(json.dumps(ops, separators=(",", ":")).encode()).decode()
         return Outcome(response(request, True, patchType="JSONPatch", patch=patch,
-                                warnings=_warnings(titles), auditAnnotations={"fixed": _codes(fixed)}),
+                                warnings=_warnings(titles), auditAnnotations={"fixed": _codes(fixed), **kept}),
                        "patched", fixed)
 
     # -- linting and fixing -------------------------------------------------------------------
@@ -139,19 +147,59 @@ class Admission:
 
     def plan_patch(self, data: dict[str, Any]) -> tuple[list[dict[str, Any]], list[Finding]]:
         """The rules' own operations, pass after pass, until no fix applies (bounded)."""
+        ops, fixed, _ = self._plan(data, None)
+        return ops, fixed
+
+    def _plan(self, data: dict[str, Any],
+              baseline: Baseline | None) -> tuple[list[dict[str, Any]], list[Finding], list[Finding]]:
+        """`plan_patch`, leaving alone the findings `baseline` holds; those come back third."""
         current, ops, fixed = data, [], []
         for _ in range(self.policy.max_fix_passes):
-            chosen = [f for f in select_fixes(self.lint(current), self.required).get(0, []) if f.fix.operations]
+            fixable, held = self.lint(current), []
+            if baseline is not None:
+                fixable, held = baseline.split(fixable, current)
+            chosen = [f for f in select_fixes(fixable, self.required).get(0, []) if f.fix.operations]
             if not chosen:
                 if ops and self.policy.annotate_fixes:
                     ops.extend(annotation_ops(data, fixed))
-                return ops, fixed
+                return ops, fixed, [f for f in held if f.fix and f.fix.applicability >= self.required]
             step = [dict(op) for f in chosen for op in f.fix.operations]
             current = jsonpatch.apply_patch(current, step)  # a copy: the request stays untouched
             ops.extend(step)
             fixed.extend(chosen)
         raise RuntimeError(f"fixes did not converge after {self.policy.max_fix_passes} passes "
                            f"({', '.join(sorted({f.code for f in fixed}))})")
+
+    # -- UPDATE: what the update brings --------------------------------------------------------
+    def baseline(self, request: dict[str, Any]) -> Baseline | None:
+        """The old object's findings, when this request is judged on what it changes; else None.
+
+        None (judged like a CREATE) for update-policy all, for CREATE, and for an oldObject that
+        is missing, not an object, of another kind, or that the rules cannot lint."""
+        old = old_object(request) if self.policy.update_policy == "new-only" else None
+        if old is None:
+            return None
+        try:
+            return Baseline.of(self.lint(old), old)
+        except Exception as exc:  # the new object linted: judge it whole rather than fail the request
+            log.warning("request uid=%s: oldObject not linted (%s: %s); judged as a CREATE",
+                        request["uid"], type(exc).__name__, exc)
+            return None
+
+    def _blocking(self, request: dict[str, Any], findings: list[Finding]) -> tuple[list[Finding], list[Finding]]:
+        """(findings that deny, findings that would deny but the old object already had)."""
+        if self.policy.mode != "enforce":
+            return [], []
+        blocking = [f for f in findings if f.severity >= self.settings.fail_on]
+        baseline = self.baseline(request) if blocking else None  # lint oldObject only when it matters
+        return baseline.split(blocking, request["object"]) if baseline is not None else (blocking, [])
+
+    def _mutation_baseline(self, request: dict[str, Any]) -> Baseline | None:
+        """What /mutate leaves alone: nothing, unless the update keeps every pod template as it was."""
+        old = old_object(request) if self.policy.update_policy == "new-only" else None
+        if old is None or templates_change(old, request["object"]):
+            return None  # a rollout happens anyway: pre-existing fixes ride along at no extra cost
+        return self.baseline(request)
 
     # -- decisions ----------------------------------------------------------------------------
     def _pass_through(self, request: dict[str, Any], mutating: bool = False) -> str | None:
@@ -170,21 +218,22 @@ class Admission:
             return "exempt"
         return None
 
-    def _verdict(self, request: dict[str, Any], findings: list[Finding]) -> Outcome:
-        fail_on, mode = self.settings.fail_on, self.policy.mode
+    def _verdict(self, request: dict[str, Any], findings: list[Finding], blocking: list[Finding],
+                 preexisting: list[Finding]) -> Outcome:
         if not findings:
             return Outcome(response(request, True), "allowed")
-        if mode == "audit":
+        if self.policy.mode == "audit":
             return Outcome(response(request, True, auditAnnotations={"findings": _codes(findings)}),
                            "allowed", findings)
-        blocking = [f for f in findings if f.severity >= fail_on] if mode == "enforce" else []
-        rest = [f for f in findings if f not in blocking]
-        warnings = _warnings(warning_text(f) for f in rest)
+        held = {id(f) for f in blocking + preexisting}
+        texts = [warning_text(f, preexisting=True) for f in preexisting]
+        warnings = _warnings(texts + [warning_text(f) for f in findings if id(f) not in held])
+        annotations = _annotations(preexisting=_codes(preexisting))
         if not blocking:
-            return Outcome(response(request, True, warnings=warnings), "warned", findings)
+            return Outcome(response(request, True, warnings=warnings, auditAnnotations=annotations), "warned", findings)
         status = {"code": 403, "reason": "Forbidden", "message": denial_message(request, blocking)}
         return Outcome(response(request, False, status=status, warnings=warnings,
-                                auditAnnotations={"findings": _codes(findings)}), "denied", findings)
+                                auditAnnotations={"findings": _codes(findings), **annotations}), "denied", findings)
 
     def _internal_error(self, request: dict[str, Any], exc: Exception) -> Outcome:
         log.error("internal error on request uid=%s: %s: %s", request["uid"], type(exc).__name__, exc,
@@ -228,8 +277,8 @@ def _where(f: Finding) -> str:
     return f"container {f.container}" if f.container else (f.object.kind if f.object else "object")
 
 
-def warning_text(f: Finding) -> str:
-    return f"{f.code} {_where(f)}: {f.message}"
+def warning_text(f: Finding, preexisting: bool = False) -> str:
+    return f"{f.code} {_where(f)}{' (pre-existing)' if preexisting else ''}: {f.message}"
 
 
 def denial_message(request: dict[str, Any], blocking: list[Finding]) -> str:
@@ -252,6 +301,10 @@ def _warnings(texts: Any) -> list[str]:
         more = len(out) - WARNINGS_MAX_COUNT + 1
         out = out[:WARNINGS_MAX_COUNT - 1] + [f"… and {more} more cslint findings"]
     return out
+
+
+def _annotations(**values: str) -> dict[str, str]:
+    return {k: v for k, v in values.items() if v}
 
 
 def _codes(findings: list[Finding]) -> str:

@@ -29,6 +29,8 @@ def _fail(message: str) -> None:
               help="Findings at or above this severity deny (mode enforce).")
 @click.option("--mode", type=click.Choice(["enforce", "warn", "audit"]), default=None)
 @click.option("--failure-mode", type=click.Choice(["open", "closed"]), default=None)
+@click.option("--update-policy", type=click.Choice(["new-only", "all"]), default=None,
+              help="UPDATE: deny (and patch) only findings oldObject lacked (new-only, the default), or all.")
 @click.option("--exempt-namespace", "exempt_namespaces", multiple=True, help="Repeatable; replaces the configured list.")
 @click.option("--exempt-object", "exempt_objects", multiple=True, help="Glob over Kind/namespace/name; repeatable.")
 @click.option("--unsafe-fixes", is_flag=True, default=None, help="/mutate also applies unsafe fixes.")
@@ -60,7 +62,7 @@ def serve_cmd(**opts: Any) -> None:
                            log_level=opts["log_level"])
     try:
         serve(admission, options)
-    except ssl.SSLError as exc:
+    except (ssl.SSLError, ValueError) as exc:  # ValueError: a certificate whose validity cannot be read
         _fail(f"cannot load the TLS certificate/key: {exc}")
     except OSError as exc:
         _fail(f"cannot serve on {opts['host']}:{opts['port']}: {exc.strerror or exc}")
@@ -74,7 +76,7 @@ def _admission(opts: dict[str, Any]) -> Any:
     try:
         settings = base_settings(opts)
         policy = WebhookPolicy.from_settings(settings).with_(
-            mode=opts["mode"], failure_mode=opts["failure_mode"],
+            mode=opts["mode"], failure_mode=opts["failure_mode"], update_policy=opts["update_policy"],
             exempt_namespaces=tuple(opts["exempt_namespaces"]) or None,
             exempt_objects=tuple(opts["exempt_objects"]) or None,
             unsafe_fixes=opts["unsafe_fixes"] or None, max_body_bytes=opts["max_body_size"],
@@ -99,8 +101,10 @@ def webhook_group() -> None:
 @click.option("--failure-policy", type=click.Choice(["Ignore", "Fail"]), default="Ignore", show_default=True)
 @click.option("--timeout", "timeout_seconds", type=click.IntRange(1, 5), default=5, show_default=True)
 @click.option("--mode", type=click.Choice(["enforce", "warn", "audit"]), default="enforce", show_default=True)
+@click.option("--update-policy", type=click.Choice(["new-only", "all"]), default="new-only", show_default=True,
+              help="On UPDATE, deny only new findings (new-only) or every finding (all).")
 def manifests_cmd(namespace: str, image: str | None, cert_manager: bool, ca_bundle: str | None,
-                  failure_policy: str, timeout_seconds: int, mode: str) -> None:
+                  failure_policy: str, timeout_seconds: int, mode: str, update_policy: str) -> None:
     """Print the YAML that deploys the webhook (Namespace … WebhookConfigurations)."""
     from .manifests import DEFAULT_IMAGE, ManifestError, ManifestOptions, render
     if cert_manager and ca_bundle:
@@ -118,6 +122,6 @@ def manifests_cmd(namespace: str, image: str | None, cert_manager: bool, ca_bund
         click.echo(render(ManifestOptions(namespace=namespace, image=image or DEFAULT_IMAGE,
                                           cert_manager=bundle is None, ca_bundle=bundle,
                                           failure_policy=failure_policy, timeout_seconds=timeout_seconds,
-                                          mode=mode)), nl=False)
+                                          mode=mode, update_policy=update_policy)), nl=False)
     except ManifestError as exc:
         _fail(str(exc))

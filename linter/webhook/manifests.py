@@ -46,6 +46,7 @@ class ManifestOptions:
     failure_policy: str = "Ignore"
     timeout_seconds: int = 5
     mode: str = "enforce"
+    update_policy: str = "new-only"
     replicas: int = 2
 
 
@@ -68,6 +69,8 @@ def render(opts: ManifestOptions) -> str:
     check_image(opts.image)
     if not re.fullmatch(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", opts.namespace):
         raise ManifestError(f"namespace {opts.namespace!r} is not a DNS-1123 label")
+    if opts.update_policy not in ("new-only", "all"):
+        raise ManifestError("update policy must be new-only or all")
     if opts.failure_policy not in ("Ignore", "Fail"):
         raise ManifestError("failure policy must be Ignore or Fail")
     if not 1 <= opts.timeout_seconds <= 5:
@@ -105,6 +108,7 @@ def service_account(opts: ManifestOptions) -> dict[str, Any]:
 def config_map(opts: ManifestOptions) -> dict[str, Any]:
     import yaml
     config = {"mode": opts.mode, "failure-mode": "open" if opts.failure_policy == "Ignore" else "closed",
+              "update-policy": opts.update_policy,
               "exempt-namespaces": ["kube-system", opts.namespace]}
     return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": _meta(opts, f"{NAME}-config"),
             "data": {".cslint.yaml": yaml.safe_dump(config, sort_keys=False)}}

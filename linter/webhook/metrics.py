@@ -1,7 +1,7 @@
 """Prometheus text exposition for the webhook, written by hand.
 
-Three families (requests by endpoint and verdict, findings by code, a latency histogram) do
-not justify a dependency: prometheus_client would add a registry, a second HTTP server option
+Five families (requests by endpoint and verdict, findings by code, certificate reloads, the
+served certificate's expiry, a latency histogram) do not justify a dependency: prometheus_client would add a registry, a second HTTP server option
 and multiprocess-mode caveats, while the text format (version 0.0.4) is a few lines.
 """
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from bisect import bisect_left
 from collections import Counter
+from typing import Callable
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)  # seconds
@@ -22,6 +23,7 @@ class Metrics:
         self.cert_reloads: Counter[str] = Counter()  # result
         self._buckets: dict[str, list[int]] = {}  # endpoint → count per bucket (+Inf last)
         self._sums: Counter[str] = Counter()
+        self.cert_not_after: Callable[[], float] | None = None  # the served certificate's notAfter
 
     def observe(self, endpoint: str, verdict: str, seconds: float, codes: list[str] = ()) -> None:
         with self._lock:
@@ -44,6 +46,11 @@ class Metrics:
                       "# TYPE cslint_webhook_certificate_reloads_total counter"]
             lines += [f'cslint_webhook_certificate_reloads_total{{result="{r}"}} {n}'
                       for r, n in sorted(self.cert_reloads.items())]
+            if self.cert_not_after is not None:
+                lines += [("# HELP cslint_webhook_certificate_not_after_timestamp_seconds When the served "
+                           "certificate expires (Unix time)."),
+                          "# TYPE cslint_webhook_certificate_not_after_timestamp_seconds gauge",
+                          f"cslint_webhook_certificate_not_after_timestamp_seconds {self.cert_not_after():.0f}"]
             lines += ["# HELP cslint_webhook_request_duration_seconds Time to answer an admission request.",
                       "# TYPE cslint_webhook_request_duration_seconds histogram"]
             for endpoint, counts in sorted(self._buckets.items()):

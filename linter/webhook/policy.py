@@ -2,7 +2,7 @@
 
 Values come from the shared configuration (flat keys kept in `Settings.extra`: `mode`,
 `failure-mode`, `exempt-namespaces`, `exempt-objects`, `allow-annotation-suppressions`,
-`max-request-bytes`, `webhook-unsafe-fixes`), then from `cslint serve` options.
+`max-request-bytes`, `webhook-unsafe-fixes`, `update-policy`), then from `cslint serve` options.
 """
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from ..settings import Settings
 
 MODES = ("enforce", "warn", "audit")
 FAILURE_MODES = ("open", "closed")
+UPDATE_POLICIES = ("new-only", "all")  # on UPDATE: judge only what the update brings, or the whole object
 DEFAULT_MAX_BODY = 3 * 1024 * 1024  # the API server's own request body limit
 
 # Settings.extra key → WebhookPolicy field
@@ -25,6 +26,7 @@ EXTRA_KEYS = {
     "allow_annotation_suppressions": "annotation_suppressions",
     "max_request_bytes": "max_body_bytes",
     "webhook_unsafe_fixes": "unsafe_fixes",
+    "update_policy": "update_policy",
 }
 
 
@@ -32,6 +34,7 @@ EXTRA_KEYS = {
 class WebhookPolicy:
     mode: str = "enforce"  # enforce: deny at fail-on; warn: warnings only; audit: audit annotations only
     failure_mode: str = "open"  # an internal error on one request → allowed (open) or denied (closed)
+    update_policy: str = "new-only"  # new-only: an UPDATE is denied (or patched) only for findings oldObject lacked
     exempt_namespaces: tuple[str, ...] = ("kube-system",)
     exempt_objects: tuple[str, ...] = ()  # globs over "Kind/namespace/name", e.g. "Deployment/ml/*"
     annotation_suppressions: bool = True  # honour cslint.io/ignore annotations on admitted objects
@@ -47,6 +50,8 @@ class WebhookPolicy:
             raise ValueError(f"mode: expected one of {', '.join(MODES)}, got {self.mode!r}")
         if self.failure_mode not in FAILURE_MODES:
             raise ValueError(f"failure-mode: expected open or closed, got {self.failure_mode!r}")
+        if self.update_policy not in UPDATE_POLICIES:
+            raise ValueError(f"update-policy: expected new-only or all, got {self.update_policy!r}")
         if self.max_body_bytes <= 0 or self.body_timeout <= 0:
             raise ValueError("max-request-bytes and the body timeout must be positive")
 

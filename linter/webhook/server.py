@@ -79,14 +79,18 @@ class Endpoint:
         return _error(status, message)
 
 
-def create_app(admission: Admission, metrics: Metrics | None = None, ready: Callable[[], bool] = lambda: True) -> Starlette:
+def create_app(admission: Admission, metrics: Metrics | None = None,
+               ready: Callable[[], str | None] = lambda: None) -> Starlette:
+    """The routes; `ready` gives the reason the server should get no traffic, or None."""
     metrics = metrics or Metrics()
 
     async def healthz(request: Request) -> Response:
         return PlainTextResponse("ok")
 
     async def readyz(request: Request) -> Response:
-        return PlainTextResponse("ready") if ready() else PlainTextResponse("not ready", status_code=503)
+        problem = ready()
+        return PlainTextResponse("ready") if problem is None else \
+            PlainTextResponse(f"not ready: {problem}", status_code=503)
 
     async def metrics_endpoint(request: Request) -> Response:
         return Response(metrics.render(), media_type=CONTENT_TYPE)
@@ -153,11 +157,16 @@ def serve(admission: Admission, options: ServeOptions) -> None:
     """Run until SIGTERM/SIGINT; uvicorn finishes in-flight requests before exiting."""
     import uvicorn
 
+    from .readiness import Readiness, rules_problem
     from .tls import CertReloader
     metrics = Metrics()
     reloader = CertReloader(options.certfile, options.keyfile, options.cert_check_interval,
                             on_reload=lambda result: metrics.cert_reloads.update([result]))
-    app = create_app(admission, metrics, ready=lambda: True)
+    metrics.cert_not_after = lambda: reloader.window[1].timestamp()
+    readiness = Readiness(rules=rules_problem(admission), certificate=reloader.problem)
+    if readiness.problem():
+        log.warning("not ready: %s", readiness.problem())
+    app = create_app(admission, metrics, ready=readiness.problem)
     config = uvicorn.Config(
         app, host=options.host, port=options.port, ssl_certfile=options.certfile, ssl_keyfile=options.keyfile,
         http=timed_protocol(options.header_timeout), lifespan="off", access_log=options.access_log, log_level=options.log_level,
