@@ -150,7 +150,7 @@ def encode_fragment(fragment: str, style: str | None) -> str | None:
     if style == "'":
         return fragment.replace("'", "''")
     if style == '"':
-        return json.dumps(fragment, ensure_ascii=False)[1:-1]
+        return double_quoted(fragment)[1:-1]
     if style == "|":
         return fragment if "\n" not in fragment else None
     return None
@@ -178,14 +178,40 @@ def render_scalar(value: Any, quote: str = '"', force: bool = False) -> str:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, (int, float)):
+    if isinstance(value, float):
+        return render_float(value)
+    if isinstance(value, int):
         return repr(value)
     text = str(value)
     if not force and not needs_quotes(text):
         return text
-    if quote == "'" and "\n" not in text:
+    if quote == "'" and text.isprintable():
         return "'" + text.replace("'", "''") + "'"
-    return json.dumps(text, ensure_ascii=False)
+    return double_quoted(text)
+
+
+def render_float(value: float) -> str:
+    """A float YAML 1.1 readers read back as that float: `1.0e+20`, not `1e+20` (a string to
+    PyYAML), and `.inf`/`.nan`, not `inf`. Finite values are valid JSON too."""
+    if value != value:
+        return ".nan"
+    if value in (float("inf"), float("-inf")):
+        return ".inf" if value > 0 else "-.inf"
+    text = repr(value)
+    if "e" in text and "." not in text:
+        mantissa, exponent = text.split("e")
+        text = f"{mantissa}.0e{exponent}"
+    return text
+
+
+def double_quoted(text: str) -> str:
+    """A `"..."` scalar (valid JSON as well) that reads back as `text`: characters YAML would
+    refuse or fold (DEL, C1 controls, NEL, line/paragraph separators, BOM) are escaped. Astral
+    characters stay raw: YAML and JSON both take them, and a JSON surrogate pair is not YAML."""
+    out = json.dumps(text, ensure_ascii=False)
+    if out.isprintable():
+        return out
+    return "".join(ch if ch.isprintable() or ord(ch) >= 0x10000 else f"\\u{ord(ch):04x}" for ch in out)
 
 
 def render_literal(value: str, indent: int, newline: str = "\n") -> str | None:

@@ -13,7 +13,9 @@ from typing import Any
 import yaml
 
 from .documents import child_node, split_pointer
-from .render import Style, block, dash_column, detect_style, flow, sequence_item, sibling_flow_style
+from .flowedit import FlowEditError, FlowPlan, Fresh, plan_edits
+from .render import (Style, block, dash_column, detect_style, flow, flow_entry, flow_key, local_style, render_key,
+                     render_value, sequence_item, sibling_flow_style)
 from .scalars import encode_fragment, render_literal, render_scalar, source_map
 
 
@@ -26,11 +28,16 @@ class TextEdit:
     start: int
     end: int
     content: str
-    order: int = 0  # keeps insertions at one offset in operation order
+    order: float = 0  # keeps insertions at one offset in operation order
     depth: int = 0  # at one offset, lines extending a deeper collection go first: they end the inner block
 
 
-_NEW = object()  # marks an item inserted earlier in the same batch
+@dataclass(frozen=True)
+class _New:
+    """A block sequence item inserted earlier in the same batch: where its lines go, and the
+    order of their edit (an item inserted before it goes at the same place, just before)."""
+    at: int
+    order: float
 
 
 class _Editor:
@@ -41,7 +48,8 @@ class _Editor:
         self.root = root
         self.style: Style = detect_style(text, root)
         self.edits: list[TextEdit] = []
-        self.sequences: dict[str, list[Any]] = {}  # current items of sequences touched so far
+        self.sequences: dict[str, list[Any]] = {}  # current items of block sequences touched so far
+        self.plans: dict[int, FlowPlan] = {}  # final entries of flow collections touched so far
 
     # -- navigation ---------------------------------------------------------------------------
     def resolve(self, parts: list[str]) -> tuple[Any, Any]:
@@ -50,11 +58,11 @@ class _Editor:
         prefix = ""
         for part in parts:
             if isinstance(node, yaml.SequenceNode):
-                items = self.sequences.get(prefix, node.value)
+                items = self.items(node, prefix)
                 if not part.isdigit() or int(part) >= len(items):
                     raise EditError(f"no item {part} at {prefix or '/'}")
                 key, node = None, items[int(part)]
-                if node is _NEW:
+                if isinstance(node, (_New, Fresh)):
                     raise EditError("cannot edit inside an item inserted in the same fix")
             else:
                 found = child_node(node, part)
@@ -63,6 +71,32 @@ class _Editor:
                 key, node = found
             prefix += "/" + part
         return key, node
+
+    def items(self, seq: Any, pointer: str) -> list[Any]:
+        """The sequence's current items (the list itself: callers insert and pop)."""
+        if seq.flow_style:
+            return self.plan(seq).items
+        return self.sequences.setdefault(pointer, list(seq.value))
+
+    def plan(self, node: Any) -> FlowPlan:
+        return self.plans.setdefault(id(node), FlowPlan.of(node))
+
+    def removed_from_flow(self, mapping: Any, key: str) -> bool:
+        """A key of a flow mapping this batch removed (adding it again appends a new entry)."""
+        plan = self.plans.get(id(mapping))
+        return plan is not None and not any(isinstance(e, tuple) and e[0].value == key for e in plan.items)
+
+    def finish(self) -> list[TextEdit]:
+        """The edits, with those of flow collections written once their final entries are known."""
+        for plan in self.plans.values():
+            style = local_style(self.text, plan.node, self.style)
+            try:
+                for start, end, content in plan_edits(self.text, plan, style.comma, style.newline, style.pad,
+                                                      style.json):
+                    self.edit(start, end, content)
+            except FlowEditError as exc:
+                raise EditError(str(exc)) from None
+        return self.edits
 
     # -- operations ---------------------------------------------------------------------------
     def apply(self, op: dict[str, Any]) -> None:
@@ -100,11 +134,12 @@ class _Editor:
         """Replace a block mapping entry by entry, so unchanged entries keep their bytes (quoting,
         comments). False, with nothing recorded, when that cannot be done."""
         old = {k.value: v for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.tag.endswith(":str")}
-        if node.flow_style or len(old) != len(node.value) or not all(isinstance(k, str) for k in value):
+        if len(old) != len(node.value) or not all(isinstance(k, str) for k in value):
             return False
         if not set(old) & set(value):
             return False
-        saved = (list(self.edits), {k: list(v) for k, v in self.sequences.items()})
+        saved = (list(self.edits), {k: list(v) for k, v in self.sequences.items()},
+                 {k: p.copy() for k, p in self.plans.items()})
         try:
             for key, new in value.items():
                 if key not in old:
@@ -115,7 +150,7 @@ class _Editor:
                 if key not in value:
                     self.remove(parts + [key])
         except EditError:
-            self.edits, self.sequences = saved
+            self.edits, self.sequences, self.plans = saved
             return False
         return True
 
@@ -136,7 +171,7 @@ class _Editor:
         elif node.style == "|" and isinstance(value, str):
             rendered = self.literal(node, value) or render_scalar(value, self.style.quote)
         else:
-            rendered = render_scalar(value, self.style.quote)
+            rendered = render_value(value, self.style)
         if node.style in ("|", ">"):
             end = content_end(self.text, node)
         return TextEdit(start, end, rendered)
@@ -157,7 +192,7 @@ class _Editor:
         _, parent = self.resolve(parts[:-1])
         last = parts[-1]
         if isinstance(parent, yaml.MappingNode):
-            if child_node(parent, last) is not None:
+            if child_node(parent, last) is not None and not self.removed_from_flow(parent, last):
                 self.replace(parts, value)
             else:
                 self.add_key(parent, last, value, len(parts) - 1)
@@ -167,55 +202,52 @@ class _Editor:
             raise EditError("add needs a mapping or a sequence as parent")
 
     def add_key(self, mapping: Any, key: str, value: Any, depth: int) -> None:
-        rendered_key = render_scalar(key, self.style.quote)
+        """A new entry written as its siblings are: in the braces of a flow mapping, as a line of a
+        block one, its key quoted as theirs are."""
+        style = local_style(self.text, mapping, self.style)
         if mapping.flow_style:
-            entry = f"{rendered_key}: {flow(value, self.style)}"
-            if mapping.value:
-                self.insert(content_end(self.text, mapping.value[-1][1]), ", " + entry)
-            else:
-                self.insert(mapping.end_mark.index - 1, entry)
+            self.plan(mapping).items.append(Fresh(flow_entry(key, value, style), flow_key(key, style), value, style))
             return
+        rendered_key = render_key(key, style)
         column = mapping.value[0][0].start_mark.column
         if isinstance(value, (dict, list)) and value:
-            child_indent = column + (self.style.step if isinstance(value, dict) or self.style.indent_sequences else 0)
-            lines = [" " * column + rendered_key + ":"] + block(value, child_indent, self.style)
+            child_indent = column + (style.step if isinstance(value, dict) or style.indent_sequences else 0)
+            lines = [" " * column + rendered_key + ":"] + block(value, child_indent, style)
         else:
-            lines = [" " * column + f"{rendered_key}: {flow(value, self.style)}"]
+            lines = [" " * column + f"{rendered_key}: {flow(value, style)}"]
         self.insert_lines(line_after(self.text, content_end(self.text, mapping)), lines, depth)
 
     def add_item(self, seq: Any, pointer: str, index: str, value: Any, depth: int) -> None:
-        items = self.sequences.setdefault(pointer, list(seq.value))
+        items = self.items(seq, pointer)
         pos = len(items) if index == "-" else int(index) if index.isdigit() else -1
         if not 0 <= pos <= len(items):
             raise EditError(f"index {index} out of range")
+        style = local_style(self.text, seq, self.style)
         scalar = self.sibling_scalar(seq, value)
         if seq.flow_style:
-            text = scalar or flow(value, self.style)
-            if pos < len(items) and items[pos] is not _NEW:
-                self.insert(items[pos].start_mark.index, f"{text}, ")
-            elif seq.value:  # right after the last item: keeps a multi-line `]` where it is
-                self.insert(content_end(self.text, seq.value[-1]), ", " + text)
-            else:
-                self.insert(seq.end_mark.index - 1, text)
+            items.insert(pos, Fresh(scalar or flow(value, style), "", value, style))
+            return
+        first = seq.value[0]
+        dash = dash_column(self.text, first)
+        if dash is None:
+            raise EditError("cannot find the sequence's dash")
+        item_col = first.start_mark.column
+        whole_flow, flow_leaves = sibling_flow_style(first)
+        if scalar is not None or whole_flow:
+            text = scalar or flow(value, style)
+            lines = [" " * dash + "-" + " " * max(1, item_col - dash - 1) + text]
         else:
-            first = seq.value[0]
-            dash = dash_column(self.text, first)
-            if dash is None:
-                raise EditError("cannot find the sequence's dash")
-            item_col = first.start_mark.column
-            whole_flow, flow_leaves = sibling_flow_style(first)
-            if scalar is not None or whole_flow:
-                text = scalar or flow(value, self.style)
-                lines = [" " * dash + "-" + " " * max(1, item_col - dash - 1) + text]
-            else:
-                lines = sequence_item(value, dash, self.style, item_col, flow_leaves)
-            after = [n for n in items[pos:] if n is not _NEW]
-            if after:
-                at = self.text.rfind("\n", 0, after[0].start_mark.index) + 1
-            else:
-                at = line_after(self.text, content_end(self.text, seq))
-            self.insert_lines(at, lines, depth)
-        items.insert(pos, _NEW)
+            lines = sequence_item(value, dash, style, item_col, flow_leaves)
+        nxt = items[pos] if pos < len(items) else None
+        if isinstance(nxt, _New):  # before an item this batch inserted: same place, just before it
+            prev = items[pos - 1] if pos else None
+            low = prev.order if isinstance(prev, _New) and prev.at == nxt.at else nxt.order - 1
+            at, order = nxt.at, self.insert_lines(nxt.at, lines, depth, (low + nxt.order) / 2)
+        else:
+            at = (self.text.rfind("\n", 0, nxt.start_mark.index) + 1 if nxt is not None
+                  else line_after(self.text, content_end(self.text, seq)))
+            order = self.insert_lines(at, lines, depth)
+        items.insert(pos, _New(at, order))
 
     @staticmethod
     def sibling_scalar(seq: Any, value: Any) -> str | None:
@@ -233,51 +265,45 @@ class _Editor:
         _, parent = self.resolve(parts[:-1])
         last = parts[-1]
         if isinstance(parent, yaml.SequenceNode):
-            pointer = "/" + "/".join(parts[:-1])
-            items = self.sequences.setdefault(pointer, list(parent.value))
-            if not last.isdigit() or int(last) >= len(items) or items[int(last)] is _NEW:
+            items = self.items(parent, "/" + "/".join(parts[:-1]))
+            if not last.isdigit() or int(last) >= len(items) or isinstance(items[int(last)], _New):
                 raise EditError(f"cannot remove item {last}")
             node = items.pop(int(last))
-            if parent.flow_style:
-                self.remove_flow_item(parent, node)
-            else:
+            if not parent.flow_style:  # flow items are written out by finish()
                 self.remove_lines(self.text.rfind("\n", 0, node.start_mark.index) + 1, content_end(self.text, node))
             return
         found = child_node(parent, last) if isinstance(parent, yaml.MappingNode) else None
         if found is None:
             raise EditError(f"no key {last!r} to remove")
         key, node = found
-        if parent.flow_style or len(parent.value) == 1:
-            raise EditError("cannot remove the only key or a key of a flow mapping")
+        if parent.flow_style:
+            items = self.plan(parent).items
+            items[:] = [e for e in items if not (isinstance(e, tuple) and e[0] is key)]
+            return
+        if len(parent.value) == 1:
+            raise EditError("cannot remove the only key of a block mapping")
         line_start = self.text.rfind("\n", 0, key.start_mark.index) + 1
         if self.text[line_start:key.start_mark.index].strip():
             raise EditError("key does not start its line")
         self.remove_lines(line_start, content_end(self.text, node))
 
-    def remove_flow_item(self, seq: Any, node: Any) -> None:
-        index = seq.value.index(node)
-        start, end = node.start_mark.index, node.end_mark.index
-        if index + 1 < len(seq.value):
-            end = seq.value[index + 1].start_mark.index
-        elif index > 0:
-            start = content_end(self.text, seq.value[index - 1])
-        self.edit(start, end, "")
-
     # -- text helpers -------------------------------------------------------------------------
     def remove_lines(self, start: int, end: int) -> None:
         self.edit(start, line_after(self.text, end), "")
 
-    def insert_lines(self, at: int, lines: list[str], depth: int) -> None:
-        """Whole lines at a line start; `depth` is the tree depth of the collection they extend."""
+    def insert_lines(self, at: int, lines: list[str], depth: int, order: float | None = None) -> float:
+        """Whole lines at a line start; `depth` is the tree depth of the collection they extend.
+        Returns the edit's order."""
         nl = self.style.newline
         body = nl.join(lines)
         if at >= len(self.text) and self.text and not self.text.endswith("\n"):
-            self.insert(at, nl + body, depth)  # keep the missing final newline missing
-        else:
-            self.insert(at, body + nl, depth)
+            return self.insert(at, nl + body, depth, order)  # keep the missing final newline missing
+        return self.insert(at, body + nl, depth, order)
 
-    def insert(self, at: int, content: str, depth: int = 0) -> None:
-        self.edits.append(TextEdit(at, at, content, len(self.edits), depth))
+    def insert(self, at: int, content: str, depth: int = 0, order: float | None = None) -> float:
+        order = len(self.edits) if order is None else order
+        self.edits.append(TextEdit(at, at, content, order, depth))
+        return order
 
     def edit(self, start: int, end: int, content: str) -> None:
         self.edits.append(TextEdit(start, end, content, len(self.edits)))
@@ -338,7 +364,7 @@ def edits_for(text: str, root: Any, operations: list[dict[str, Any]]) -> list[Te
     editor = _Editor(text, root)
     for op in operations:
         editor.apply(op)
-    return editor.edits
+    return editor.finish()
 
 
 def apply_edits(text: str, edits: list[TextEdit]) -> str:

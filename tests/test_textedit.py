@@ -40,7 +40,7 @@ def test_insert_before_an_item():
 def test_flow_collections_get_flow_insertions():
     text = "v: {medium: Memory}\ne: {}\nargs: [\n  a,\n  b\n]\n"
     out = patch(text, add("/v/sizeLimit", "16Gi"), add("/e/k", "v"), add("/args/-", "c"))
-    assert out == "v: {medium: Memory, sizeLimit: 16Gi}\ne: {k: v}\nargs: [\n  a,\n  b, c\n]\n"
+    assert out == "v: {medium: Memory, sizeLimit: 16Gi}\ne: {k: v}\nargs: [\n  a,\n  b,\n  c\n]\n"  # one item a line
 
 
 def test_new_items_copy_sibling_quoting_and_flow_style():
