@@ -35,6 +35,16 @@ class Key:
     extra: bool = False  # stored in Settings.extra for issues built on the core
 
 
+def _shown(value: Any) -> str:
+    """repr() cut short: a value in an error message may be shared data aliased many times, and
+    the message must stay one readable line."""
+    import reprlib
+    short = reprlib.Repr()
+    short.maxlevel, short.maxstring, short.maxother = 3, 30, 30
+    short.maxlist = short.maxdict = short.maxtuple = short.maxset = 4
+    return short.repr(value)
+
+
 # -- value parsers: raise ValueError with the problem; the caller adds file and key ------------
 def _codes(value: Any) -> tuple[str, ...]:
     items = value.replace(" ", ",").split(",") if isinstance(value, str) else value
@@ -50,7 +60,7 @@ def _codes(value: Any) -> tuple[str, ...]:
 def _choice(options: tuple[str, ...]) -> Callable[[Any], str]:
     def parse(value: Any) -> str:
         if value not in options:
-            raise ValueError(f"expected one of {', '.join(options)}, got {value!r}")
+            raise ValueError(f"expected one of {', '.join(options)}, got {_shown(value)}")
         return value
     return parse
 
@@ -70,25 +80,25 @@ def _severity(value: Any) -> Severity:
 def _bytes(value: Any) -> int:
     q = parse_quantity(value)
     if q is None or q <= 0 or q.denominator != 1:
-        raise ValueError(f"expected a positive byte quantity such as 16Gi, got {value!r}")
+        raise ValueError(f"expected a positive byte quantity such as 16Gi, got {_shown(value)}")
     return int(q)
 
 
 def _seconds(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"expected a positive number of seconds, got {value!r}")
+        raise ValueError(f"expected a positive number of seconds, got {_shown(value)}")
     return value
 
 
 def _fraction(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
-        raise ValueError(f"expected a number in (0, 1], got {value!r}")
+        raise ValueError(f"expected a number in (0, 1], got {_shown(value)}")
     return float(value)
 
 
 def _string(value: Any) -> str:
     if not isinstance(value, str) or not value:
-        raise ValueError(f"expected a non-empty string, got {value!r}")
+        raise ValueError(f"expected a non-empty string, got {_shown(value)}")
     return value
 
 
@@ -97,7 +107,7 @@ def _k8s_version(value: Any) -> str:
         raise ValueError(f"quote the version (\"{value}\" as a string), a number loses trailing zeros")
     text = value if isinstance(value, str) else ""
     if not _VERSION.match(text):
-        raise ValueError(f"expected a Kubernetes minor version such as \"1.33\", got {value!r}")
+        raise ValueError(f"expected a Kubernetes minor version such as \"1.33\", got {_shown(value)}")
     return text
 
 
@@ -109,13 +119,13 @@ def _strings(value: Any) -> tuple[str, ...]:
 
 def _bool(value: Any) -> bool:
     if not isinstance(value, bool):
-        raise ValueError(f"expected true or false, got {value!r}")
+        raise ValueError(f"expected true or false, got {_shown(value)}")
     return value
 
 
 def _positive_int(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"expected a positive integer, got {value!r}")
+        raise ValueError(f"expected a positive integer, got {_shown(value)}")
     return value
 
 
@@ -125,7 +135,7 @@ def _severity_map(value: Any) -> tuple[tuple[str, Severity], ...]:
     out = []
     for code, sev in value.items():
         if not isinstance(code, str) or not re.match(r"^[A-Za-z]+[0-9]+$", code):
-            raise ValueError(f"{code!r} is not a rule code")
+            raise ValueError(f"{_shown(code)} is not a rule code")
         try:
             out.append((code.upper(), _severity(sev)))
         except ValueError as exc:
@@ -139,7 +149,7 @@ def _per_file_ignores(value: Any) -> tuple[tuple[str, tuple[str, ...]], ...]:
     out = []
     for glob, codes in value.items():
         if not isinstance(glob, str) or not glob:
-            raise ValueError(f"{glob!r} is not a glob")
+            raise ValueError(f"{_shown(glob)} is not a glob")
         try:
             out.append((glob, _codes(codes)))
         except ValueError as exc:
@@ -175,6 +185,7 @@ KEYS: dict[str, Key] = {
     # webhook (issue 5), lock files (issue 6), custom rules (issue 9): kept in Settings.extra
     "mode": Key("mode", _choice(("enforce", "warn", "audit")), extra=True),
     "failure-mode": Key("failure_mode", _choice(("open", "closed")), extra=True),
+    "update-policy": Key("update_policy", _choice(("new-only", "all")), extra=True),
     "exempt-namespaces": Key("exempt_namespaces", _strings, extra=True),
     "exempt-objects": Key("exempt_objects", _strings, extra=True),  # globs over Kind/namespace/name
     "webhook-unsafe-fixes": Key("webhook_unsafe_fixes", _bool, extra=True),
@@ -230,11 +241,14 @@ def read_config(path: str) -> dict[str, Any]:
         tool = data.get("tool") if isinstance(data.get("tool"), dict) else {}
         table = tool.get("cslint", {}) if os.path.basename(path) == PYPROJECT else data
         return table if isinstance(table, dict) else {}
-    import yaml
+    from .documents import DocumentError, load_bounded  # the manifests' guards: no bombs, no duplicate keys
     try:
-        data = yaml.safe_load(raw.decode("utf-8")) if raw.strip() else {}
-    except (UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{path}: invalid YAML: {' '.join(str(exc).split())}") from None
+        data = load_bounded(raw.decode("utf-8")) if raw.strip() else {}
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: invalid YAML: not UTF-8 ({exc.reason} at byte {exc.start})") from None
+    except DocumentError as exc:
+        where = f"{path}:{exc.line + 1}:{exc.column + 1}" if exc.line or exc.column else path
+        raise ConfigError(f"{where}: invalid YAML: {exc.message}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):

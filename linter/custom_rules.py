@@ -33,14 +33,18 @@ EXTRA_RULES = "custom_rules"
 EXTRA_SOURCE = "custom_rules_source"
 MODULE_PREFIX = "config:"
 _SCOPE_WORDS = {Scope.OBJECT: "document", Scope.WORKLOAD: "pod", Scope.CONTAINER: "container"}
-_cache: dict[tuple[str, str], tuple[Rule, ...]] = {}
+_CACHE_MAX = 64
+_cache: dict[tuple[str, int], tuple[Any, tuple[Rule, ...]]] = {}  # (source, id(raw)) → (raw, rules)
 
 
 def parse_custom_rules(raw: Any, source: str) -> tuple[Rule, ...]:
-    """Validate and build the declared rules; cached per source and raw list."""
-    key = (source, repr(raw))
-    if key in _cache:
-        return _cache[key]
+    """Validate and build the declared rules; cached per source and raw list *object*: the
+    provider runs for every registry lookup, and a key built from the list's contents (its repr)
+    would expand data that YAML anchors share. The entry holds `raw`, so its id stays its own."""
+    key = (source, id(raw))
+    hit = _cache.get(key)
+    if hit is not None and hit[0] is raw:
+        return hit[1]
     if not isinstance(raw, list):
         raise ConfigError(f"{source}: rules: expected a list of rule declarations")
     builtin = builtin_rules()
@@ -62,8 +66,10 @@ def parse_custom_rules(raw: Any, source: str) -> tuple[Rule, ...]:
         taken_names[decl.name] = f"rules[{i}] ({decl.code})"
         meta, check = build(replace(decl, docs=rule_docs(decl, source)))
         rules.append(Rule(meta, check, MODULE_PREFIX + source))
-    _cache[key] = tuple(rules)
-    return _cache[key]
+    if len(_cache) >= _CACHE_MAX:  # a long-lived process (webhook, tests) reloads configurations
+        _cache.clear()
+    _cache[key] = (raw, tuple(rules))
+    return _cache[key][1]
 
 
 def custom_rules(settings: Settings) -> tuple[Rule, ...]:

@@ -150,6 +150,8 @@ class LockFile:
             data = json.loads(text) if text.strip() else {"version": LOCK_VERSION, "images": {}}
         except ValueError as exc:
             raise LockFileError(f"{where}: not valid JSON ({exc})") from None
+        except RecursionError:  # json's C decoder recurses per `[`/`{`: a hostile file is a usage error
+            raise LockFileError(f"{where}: not valid JSON (nested too deeply)") from None
         if not isinstance(data, dict):
             raise LockFileError(f"{where}: expected a JSON object")
         version = data.get("version", LOCK_VERSION)
