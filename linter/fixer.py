@@ -84,7 +84,10 @@ def fix_text(path: str, text: str, linter: Linter, required: Applicability,
         if not plan:
             return outcome
         try:
-            new_text = _apply_plan(text, result.documents, plan)
+            try:
+                new_text = _apply_plan(text, result.documents, plan)
+            except RecursionError:  # deep data lints (CS000 stops at the parser's limit) but cannot be copied
+                raise FixFailed("a document is nested too deeply to verify a fix; file left unchanged") from None
         except FixFailed as exc:  # as ruff: revert every pass, never write a half-fixed file
             outcome.error = str(exc)
             outcome.text = text = outcome.original
@@ -168,16 +171,14 @@ def _lint_text(linter: Linter, path: str, text: str) -> FileResult:
 def write_atomic(path: str, text: str, expected_original: str, bom: bool = False) -> None:
     """Replace the file only if it still holds what was read; keep its mode. A symlink is
     followed (its target is replaced, the link stays), and a read-only file is refused even when
-    its directory would allow the rename."""
+    its directory would allow the rename. The content is compared again right before the rename,
+    so an editor's save during the write is kept, not clobbered."""
     path = os.path.realpath(path)
+    original = (b"\xef\xbb\xbf" if bom else b"") + expected_original.encode("utf-8")
+    _still_as_read(path, original)
     if not os.access(path, os.W_OK) or not os.stat(path).st_mode & 0o222:  # root ignores the bits
         raise PermissionError(13, "file is read-only", path)
     data = (b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8")
-    with open(path, "rb") as fh:
-        current = fh.read()
-    original = (b"\xef\xbb\xbf" if bom else b"") + expected_original.encode("utf-8")
-    if current != original:
-        raise OSError(f"{path} changed on disk while it was being fixed; not written")
     mode = os.stat(path).st_mode & 0o7777
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".cslint-", suffix=".tmp", dir=directory)
@@ -187,8 +188,19 @@ def write_atomic(path: str, text: str, expected_original: str, bom: bool = False
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, mode)
+        _still_as_read(path, original)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _still_as_read(path: str, original: bytes) -> None:
+    try:
+        with open(path, "rb") as fh:
+            current = fh.read()
+    except FileNotFoundError:
+        raise OSError(f"{path} was removed while it was being fixed; not written") from None
+    if current != original:
+        raise OSError(f"{path} changed on disk while it was being fixed; not written")

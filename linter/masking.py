@@ -13,13 +13,21 @@ from typing import Any
 
 MASK = "****"
 MIN_SECRET = 4  # shorter values ("1", "yes") would mask unrelated text
-_SECRET_NAME = re.compile(r"(?i)(?:token|password|passwd|secret|api[_-]?key|access[_-]?key|private[_-]?key|_key$|^key$)")
-_FLAG_VALUE = re.compile(r"(?i)(--?[a-z0-9-]*(?:token|password|secret|api-key|access-key)[a-z0-9-]*)(=|\s+)(?!\*\*\*\*|\$)([^\s'\"`,;)]+)")
-_ASSIGNMENT = re.compile(r"\b([A-Za-z0-9_]*(?:TOKEN|PASSWORD|SECRET|_KEY)[A-Za-z0-9_]*)=(?!\*\*\*\*|\$)([^\s'\"`,;)]+)")
+_SECRET_WORDS = frozenset({"token", "password", "passwd", "secret", "apikey"})
+# Names are matched word by word: HF_TOKEN and --api-key are secrets, --max-num-batched-tokens,
+# --tokenizer and TOKENIZERS_PARALLELISM are not (their values are numbers and model names).
+_FLAG_VALUE = re.compile(r"(?i)(--?(?:[a-z0-9]+-)*(?:(?:token|password|passwd|secret|apikey)(?:-[a-z0-9]+)*|key))"
+                         r"(=|\s+)(?!\*\*\*\*|\$)([^\s'\"`,;)]+)")
+_ASSIGNMENT = re.compile(r"\b((?:[A-Za-z0-9]+_)*(?:(?:TOKEN|PASSWORD|PASSWD|SECRET|APIKEY)(?:_[A-Za-z0-9]+)*|KEY))"
+                         r"=(?!\*\*\*\*|\$)([^\s'\"`,;)]+)")
+_NAME_HINTS = ("token", "passw", "secret", "apikey", "key")
+_CAMEL = re.compile(r"([a-z0-9])([A-Z])")
 
 
 def is_secret_name(name: str) -> bool:
-    return bool(_SECRET_NAME.search(name))
+    """HF_TOKEN, DB_PASSWORD, NGC_API_KEY, hfToken, --hf-token: a secret word, or `key` last."""
+    words = [w for w in re.split(r"[-_.]+", _CAMEL.sub(r"\1_\2", name).lower()) if w]
+    return bool(words) and (words[-1] == "key" or any(w in _SECRET_WORDS for w in words))
 
 
 def secret_values(obj: Any) -> tuple[str, ...]:
@@ -34,6 +42,7 @@ def secret_values(obj: Any) -> tuple[str, ...]:
                 for name, (_, value) in container.env.items():
                     if isinstance(value, str) and len(value) >= MIN_SECRET and is_secret_name(name):
                         found.add(value)
+                found.update(flag_values(container.data.get("command")) + flag_values(container.data.get("args")))
     except (AttributeError, TypeError, ValueError):
         pass
     values = tuple(sorted(found, key=len, reverse=True))
@@ -44,6 +53,36 @@ def secret_values(obj: Any) -> tuple[str, ...]:
     return values
 
 
+def flag_values(tokens: Any) -> tuple[str, ...]:
+    """Values of secret-named flags in an argument list: `--hf-token VALUE` as two items is
+    invisible to the flag pattern once a rule quotes the value alone."""
+    if not isinstance(tokens, list):
+        return ()
+    found = []
+    for i, token in enumerate(tokens):
+        if not isinstance(token, str) or not token.startswith("-"):
+            continue
+        flag, eq, value = token.partition("=")
+        if not is_secret_name(flag.lstrip("-")):
+            continue
+        if not eq:
+            nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+            value = nxt if isinstance(nxt, str) and not nxt.startswith("-") else ""
+        if len(value) >= MIN_SECRET and not value.startswith("$"):
+            found.append(value)
+    return tuple(found)
+
+
+def mask_same_width(text: str, secrets: tuple[str, ...] = ()) -> str:
+    """`text` (a source line shown under a finding) with secret values starred out character for
+    character, so the caret line below it still points at the right columns."""
+    for value in secrets:
+        if value in text:
+            text = text.replace(value, "*" * len(value))
+    text = _FLAG_VALUE.sub(lambda m: m.group(1) + m.group(2) + "*" * len(m.group(3)), text)
+    return _ASSIGNMENT.sub(lambda m: m.group(1) + "=" + "*" * len(m.group(2)), text)
+
+
 def mask(text: str, secrets: tuple[str, ...] = ()) -> str:
     """`text` with secret values and the values of secret-named flags and assignments masked."""
     if not text:
@@ -51,6 +90,9 @@ def mask(text: str, secrets: tuple[str, ...] = ()) -> str:
     for value in secrets:
         if value in text:
             text = text.replace(value, MASK)
+    lowered = text.lower()
+    if not any(word in lowered for word in _NAME_HINTS):  # both patterns need one of these words
+        return text
     if "-" in text:
         text = _FLAG_VALUE.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
     if "=" in text:

@@ -87,7 +87,8 @@ def read_source(path: str, display: str | None = None, max_bytes: int = MAX_FILE
 
 def decode(shown: str, data: bytes, max_bytes: int = MAX_FILE_BYTES, real_path: str | None = None) -> SourceText:
     if len(data) > max_bytes:
-        return SourceText(shown, None, f"input is over the {max_bytes}-byte limit", real_path=real_path)
+        return SourceText(shown, None, f"input is over the {max_bytes}-byte limit (raise it with --max-file-size)",
+                          real_path=real_path)
     if b"\0" in data[:8192]:
         return SourceText(shown, None, "binary file (contains NUL bytes); not YAML", real_path=real_path)
     bom = data.startswith(b"\xef\xbb\xbf")

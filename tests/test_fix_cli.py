@@ -9,7 +9,6 @@ import pytest
 from click.testing import CliRunner
 
 import cslint.fixer as fixer
-import cslint.runner as runner
 from cslint.cli import main
 from cslint.textedit import TextEdit
 from fix_support import FIX_CODES, FIXTURES
@@ -112,14 +111,14 @@ def test_file_with_cs000_is_never_written(tmp_path: Path):
 
 
 def test_file_changed_on_disk_during_fix_is_not_clobbered(manifest: Path, monkeypatch):
-    real_fix_text = runner.fix_text
+    real_fix_text = fixer.fix_text
 
     def fix_then_someone_edits(*args, **kwargs):
         outcome = real_fix_text(*args, **kwargs)
         manifest.write_text("# edited by someone else meanwhile\n")
         return outcome
 
-    monkeypatch.setattr(runner, "fix_text", fix_then_someone_edits)
+    monkeypatch.setattr(fixer, "fix_text", fix_then_someone_edits)
     result = run("--fix", str(manifest))
     assert manifest.read_text() == "# edited by someone else meanwhile\n"
     assert result.exit_code == 2

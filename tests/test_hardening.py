@@ -74,6 +74,19 @@ def test_deep_nesting_never_raises_recursion_error(tmp_path, text):
     assert result.exit_code in (0, 1)
 
 
+@pytest.mark.parametrize("text", ["[" * 60000, "- " * 60000 + "x\n", "{a: " * 30000 + "1"])
+def test_nesting_deep_enough_to_overflow_libyaml_is_cs000_not_a_crash(tmp_path, text):
+    """libyaml's composer recurses in C: ~50,000 levels used to kill the process (exit 139)."""
+    import subprocess
+    f = tmp_path / "deeper.yaml"
+    f.write_text(text)
+    proc = subprocess.run([sys.executable, "-m", "cslint", "--output-format", "json", str(f)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1, proc.stderr
+    findings = json.loads(proc.stdout)["findings"]
+    assert [x["code"] for x in findings] == ["CS000"] and "nested too deeply" in findings[0]["message"]
+
+
 def test_file_over_the_size_limit_is_refused_with_a_clear_message(tmp_path):
     big = tmp_path / "big.yaml"
     with open(big, "wb") as fh:  # sparse: 51 MiB without writing them
@@ -199,17 +212,17 @@ def test_read_only_file_is_not_written_by_fix(tmp_path):
 
 
 def test_file_changed_while_being_fixed_is_not_clobbered(tmp_path, monkeypatch):
-    import cslint.runner as runner
+    import cslint.fixer as fixer
     f = tmp_path / "racy.yaml"
     f.write_text(FIXABLE)
     concurrent = FIXABLE + "# edited by someone else\n"
-    real = runner.fix_text
+    real = fixer.fix_text
 
     def fix_then_edit(*args, **kwargs):
         outcome = real(*args, **kwargs)
         f.write_text(concurrent)
         return outcome
-    monkeypatch.setattr(runner, "fix_text", fix_then_edit)
+    monkeypatch.setattr(fixer, "fix_text", fix_then_edit)
     result = cli("--fix", str(f))
     assert f.read_text() == concurrent
     assert result.exit_code == 2 and "changed on disk" in result.output

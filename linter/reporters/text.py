@@ -5,6 +5,7 @@ from collections import Counter
 from typing import TextIO
 
 from ..engine import FileResult
+from ..masking import mask_same_width
 from ..model import Applicability, Finding
 from ..settings import Settings
 
@@ -26,7 +27,7 @@ def source_excerpt(f: Finding, text: str | None) -> list[str]:
     lines = text.splitlines()
     if not 1 <= f.line <= len(lines):
         return []
-    line = lines[f.line - 1]
+    line = mask_same_width(lines[f.line - 1], f.extra.get("secrets", ()))  # CI logs: no credential
     width = max(1, (f.position.end_column - f.column) if f.position.end_line == f.line else len(line) - f.column + 1)
     gutter = f"{f.line:>5} | "
     return [gutter + line, " " * (len(gutter) + f.column - 1) + "^" * width]
