@@ -22,6 +22,7 @@ except AttributeError:  # pragma: no cover - depends on the PyYAML build
 
 MAX_ALIAS_EXPANSION = 100_000  # nodes a document may expand to through aliases
 MAX_DEPTH = 500
+COMPOSE_DEPTH = 10_000  # deeper input would overflow libyaml's recursive composer (C stack)
 _MARKER = re.compile(r"^(?:---|\.\.\.)(?=[ \t\r\n]|$)", re.M)
 _SOURCE = re.compile(r"^#\s*Source:\s*(\S.*?)\s*$", re.M)
 _CONTENT_LINE = re.compile(r"^(?![ \t]*(?:#|%|$))", re.M)
@@ -93,6 +94,9 @@ class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
         return super().construct_mapping(node, deep=deep)
 
 
+_ScalarNode, _MappingNode = yaml.ScalarNode, yaml.MappingNode
+
+
 class _Unusual(Exception):
     """A node the fast builder leaves to PyYAML's constructor (merge keys, !!set, odd tags)."""
 
@@ -104,9 +108,10 @@ _SCALARS = {tag: fn for tag, fn in yaml.constructor.SafeConstructor.yaml_constru
 
 def _build(node: Any, loader: Any) -> Any:
     """Python data from an alias-free node tree; the same values SafeConstructor builds, at a
-    fraction of its cost (no generators, no per-node bookkeeping)."""
+    fraction of its cost (no generators, no per-node bookkeeping; plain strings, most of a
+    manifest, are read inline without a call)."""
     cls = node.__class__
-    if cls is yaml.ScalarNode:
+    if cls is _ScalarNode:
         tag = node.tag
         if tag == _STR:
             return node.value
@@ -114,14 +119,17 @@ def _build(node: Any, loader: Any) -> Any:
         if fn is None:
             raise _Unusual
         return fn(loader, node)
-    if cls is yaml.MappingNode:
+    if cls is _MappingNode:
         if node.tag != _MAP:
             raise _Unusual
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            if key_node.tag == _MERGE:
+            if key_node.__class__ is _ScalarNode and key_node.tag == _STR:
+                key = key_node.value
+            elif key_node.tag == _MERGE:
                 raise _Unusual
-            key = _build(key_node, loader)
+            else:
+                key = _build(key_node, loader)
             try:
                 duplicate = key in out
             except TypeError:
@@ -130,11 +138,15 @@ def _build(node: Any, loader: Any) -> Any:
             if duplicate:
                 raise yaml.constructor.ConstructorError(
                     None, None, f"duplicate key {key!r} in one mapping", key_node.start_mark)
-            out[key] = _build(value_node, loader)
+            if value_node.__class__ is _ScalarNode and value_node.tag == _STR:
+                out[key] = value_node.value
+            else:
+                out[key] = _build(value_node, loader)
         return out
     if node.tag != _SEQ:
         raise _Unusual
-    return [_build(item, loader) for item in node.value]
+    return [item.value if item.__class__ is _ScalarNode and item.tag == _STR else _build(item, loader)
+            for item in node.value]
 
 
 def _check_expansion(root: Any) -> None:
@@ -314,8 +326,36 @@ def child_node(node: Any, part: str) -> tuple[Any, Any] | None:
     return None
 
 
+def check_event_depth(text: str, limit: int) -> None:
+    """Nesting from the event stream, before composing: libyaml's composer recurses in C and
+    crashes the process on a few tens of thousands of `[` (or `- - -`)."""
+    events, depth = _Loader(text), 0
+    try:
+        while events.check_event():
+            event = events.get_event()
+            if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+                depth += 1
+                if depth > limit:
+                    raise DocumentError("document nested too deeply",
+                                        event.start_mark.line, event.start_mark.column)
+            elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+                depth -= 1
+    finally:
+        events.dispose()
+
+
+def _may_nest_too_deeply(text: str) -> bool:
+    """Cheap bound on nesting: every level opens with one of `[{-?:`. Only a text that could
+    exceed COMPOSE_DEPTH pays for the event scan."""
+    if len(text) <= COMPOSE_DEPTH:
+        return False
+    return sum(text.count(c) for c in "[{-?:") > COMPOSE_DEPTH
+
+
 def parse_chunk(chunk: Chunk, check_bomb: bool) -> tuple[Any, Any]:
     """(data, node tree) of one document: composed once in C, the tree kept for positions."""
+    if _may_nest_too_deeply(chunk.text):
+        check_event_depth(chunk.text, COMPOSE_DEPTH)
     loader = _Loader(chunk.text)
     try:
         root = loader.get_single_node()
@@ -354,6 +394,8 @@ def parse_documents(file: str, text: str) -> Iterator[Document]:
         try:
             data, root = parse_chunk(chunk, check_bomb)
             error = None
+        except DocumentError as exc:
+            data, error = None, exc
         except (yaml.YAMLError, RecursionError) as exc:
             data, error = None, error_from(exc)
         except (ValueError, TypeError, OverflowError) as exc:  # e.g. bad timestamps
@@ -377,3 +419,50 @@ def _content_start(text: str) -> int:
             continue
         return m.start()
     return len(text)
+
+
+def load_bounded(text: str, extra_chars: int = 1 << 20) -> Any:
+    """The data of a single-document YAML file other than a manifest (the configuration, an
+    annotation's value), read with the manifests' guards: safe tags, no duplicate keys, alias
+    expansion and depth bounded. It also refuses recursive aliases and aliases whose expanded
+    scalars exceed the text by `extra_chars` (a quadratic blowup that repeats one big string),
+    because callers walk or print these values. Every problem is a DocumentError."""
+    limit = len(text) + extra_chars
+
+    def walk(node: Any, ancestors: set[int], chars: dict[int, int]) -> int:
+        """Expanded scalar characters under `node`, memoised per node (shared, not expanded)."""
+        if id(node) in ancestors:
+            raise DocumentError("an alias refers to a node that contains it (recursive data)",
+                                node.start_mark.line, node.start_mark.column)
+        total = chars.get(id(node))
+        if total is None:
+            if isinstance(node, yaml.ScalarNode):
+                total = len(node.value)
+            else:
+                ancestors.add(id(node))
+                total = 0
+                for item in node.value:  # a loop, not sum(generator): one frame per level
+                    for child in (item if isinstance(item, tuple) else (item,)):
+                        total += walk(child, ancestors, chars)
+                ancestors.discard(id(node))
+            chars[id(node)] = total
+            if total > limit:
+                raise DocumentError(f"aliases expand to more than {limit} characters (alias bomb?)",
+                                    node.start_mark.line, node.start_mark.column)
+        return total
+
+    loader = _Loader(text)
+    try:
+        check_event_depth(text, MAX_DEPTH)
+        root = loader.get_single_node()
+        if root is None:
+            return None
+        _check_expansion(root)  # node count and depth first: the walk below recurses
+        walk(root, set(), {})
+        return loader.construct_document(root)
+    except (yaml.YAMLError, RecursionError) as exc:
+        raise error_from(exc) from None
+    except (ValueError, TypeError, OverflowError) as exc:  # e.g. bad timestamps
+        raise DocumentError(f"cannot read value: {exc}") from None
+    finally:
+        loader.dispose()

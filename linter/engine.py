@@ -44,9 +44,15 @@ class FileResult:
 
 
 def release(result: FileResult) -> None:
-    """Drop the parsed data and node trees of a finished file; findings and text stay."""
+    """Drop the documents of a finished file (data, node trees, chunk texts): its findings have
+    their positions, and a long run must not hold the repository it has read. Findings and the
+    file's text stay for the report."""
     for doc in result.documents:
         doc.release()
+    result.documents = []
+    result.set_objects = []
+    for f in result.findings:
+        f.extra.pop("document", None)
 
 
 # Post-processing stages added by other parts (suppressions): (results, settings) -> None
@@ -110,6 +116,10 @@ class Linter:
         pending = [r for r in results if not r.finished]
         self.lint_set(pending)
         self.finish(pending)
+        if not self.keep_data:  # set-rule findings have positions now: drop their node trees
+            for result in pending:
+                for doc in result.documents:
+                    doc.release_tree()
         return results
 
     def lint_in_run(self, src: SourceText) -> FileResult:

@@ -10,12 +10,9 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from typing import Any
 
-import yaml
-
-from .documents import parse_documents
+from .documents import DocumentError, load_bounded, parse_documents
 from .engine import FileResult, register_filter
 from .settings import Settings
 from .sources import MAX_FILE_BYTES, SourceError, SourceText, decode
@@ -39,6 +36,7 @@ def kubectl_binary() -> str | None:
 
 def render(directory: str, max_bytes: int = MAX_FILE_BYTES) -> SourceText:
     """Run `kubectl kustomize DIR` (an argument list, never a shell) and wrap its output."""
+    import subprocess  # only when a kustomization is rendered
     name = kustomization_file(directory)
     if name is None:
         raise SourceError(f"{directory}: no kustomization.yaml in this directory")
@@ -70,8 +68,8 @@ def origin_path(data: Any) -> str | None:
     if not isinstance(raw, str):
         return None
     try:
-        origin = yaml.safe_load(raw)
-    except yaml.YAMLError:
+        origin = load_bounded(raw)  # user text: bounded like the manifest around it
+    except DocumentError:
         return None
     if not isinstance(origin, dict) or origin.get("repo") or not isinstance(origin.get("path"), str):
         return None

@@ -3,21 +3,25 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
 from .cli import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, UsageError, base_settings, required_applicability, unified_diff
 from .config import ConfigError
 from .engine import FileResult, Linter, RuleCrash
-from .fixer import FixOutcome, fix_text, write_atomic
-from .lockfile import LockFileError
-from .prepare import with_lock_file, with_online_inspection
 from .reporters import FORMATS, report
 from .sources import MAX_FILE_BYTES, SourceError, SourceText, decode, discover, read_source
 
+if TYPE_CHECKING:
+    from .fixer import FixOutcome
+
 
 def run_check(paths: list[str], opts: dict[str, Any]) -> int:
+    # the fixer, the lock file and kubectl are imported only by the runs that use them: a
+    # pre-commit hook linting one file pays for what it runs
+    from .lockfile import LockFileError
+    from .prepare import with_lock_file, with_online_inspection
     try:
         settings = with_lock_file(base_settings(opts), opts)
     except (ConfigError, LockFileError, ValueError) as exc:
@@ -98,6 +102,7 @@ def _open_output(path: str | None) -> TextIO:
 def _fix(results: list[FileResult], linter: Linter, opts: dict[str, Any]) -> tuple[list[FileResult], int, bool]:
     """Fix each file; report what remains. Returns the new results, the count of write errors and
     whether any file's text changed (`--diff` exits 1 then)."""
+    from .fixer import fix_text
     required = required_applicability(opts)
     new_results: list[FileResult] = []
     errors = 0
@@ -119,7 +124,7 @@ def _fix(results: list[FileResult], linter: Linter, opts: dict[str, Any]) -> tup
     return new_results, errors, changed
 
 
-def _deliver(outcome: FixOutcome, src: SourceText, opts: dict[str, Any]) -> int:
+def _deliver(outcome: "FixOutcome", src: SourceText, opts: dict[str, Any]) -> int:
     if opts.get("diff"):
         if outcome.changed:
             sys.stdout.write(unified_diff(src.path, outcome.original, outcome.text))
@@ -135,6 +140,7 @@ def _deliver(outcome: FixOutcome, src: SourceText, opts: dict[str, Any]) -> int:
     if src.real_path is None:  # rendered (kustomize) output has no file to write back to
         click.echo(f"cslint: {src.path}: rendered manifests are not written back; use --diff", err=True)
         return 0
+    from .fixer import write_atomic
     try:
         write_atomic(src.real_path, outcome.text, outcome.original, bom=src.bom)
     except OSError as exc:

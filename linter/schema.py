@@ -51,8 +51,7 @@ def validate_object(obj: Any, k8s_version: str = "1.33", strict: bool = False) -
     kind, api_version = obj.get("kind"), obj.get("apiVersion")
     if not isinstance(kind, str) or not isinstance(api_version, str):
         return None
-    if not re.fullmatch(_KIND, kind) or not re.fullmatch(_API_VERSION, api_version):
-        return None
+    # one cached call per object: the name checks live inside the cache
     validator = _validator(resolve_version(k8s_version), bool(strict), api_version, kind)
     return None if validator is None else validator.errors(obj)
 
@@ -199,6 +198,8 @@ class _CompiledSchema:
     def errors(self, obj: dict) -> list[SchemaError]:
         if self.rs_validator is not None:
             try:
+                if self.rs_validator.is_valid(obj):  # most objects: cheaper than an empty iteration
+                    return []
                 return _collect(_from_rs(e) for e in self.rs_validator.iter_errors(obj))
             except ValueError:
                 pass
@@ -207,6 +208,8 @@ class _CompiledSchema:
 
 @functools.lru_cache(maxsize=256)
 def _validator(version: str, strict: bool, api_version: str, kind: str) -> _CompiledSchema | None:
+    if not re.fullmatch(_KIND, kind) or not re.fullmatch(_API_VERSION, api_version):
+        return None
     schema = _kind_schema(version, strict, api_version, kind)
     if schema is None:
         return None

@@ -325,6 +325,8 @@ def parse_engine_args(container: dict, pointer: str, env: dict[str, str | None],
         return None
     env = {k: v for k, v in env.items() if isinstance(k, str)} if isinstance(env, dict) else {}
     pointer = pointer if isinstance(pointer, str) else ""
+    if not (kserve_hf or llmisvc or _may_start_engine(container, env)):
+        return None  # most containers of a repository: no tokenising, no shell parsing
     scalars = _Scalars()
     found = _locate_engine(container, pointer, env, scalars, kserve_hf, llmisvc)
     if found is None:
@@ -336,6 +338,19 @@ def parse_engine_args(container: dict, pointer: str, env: dict[str, str | None],
         shell=found.shell, config_files=tuple(f for f in flags if f.name == "config"),
         duplicated_entrypoint=found.duplicated, pointer=pointer, scalars=scalars.frozen(),
         append_point=found.append_point)
+
+
+def _may_start_engine(container: dict, env: dict[str, str | None]) -> bool:
+    """Cheap screen: every entrypoint `_locate_engine` recognises names `vllm` or
+    `huggingfaceserver` in the image, the command, the args or (through `$(VAR)` and shell
+    expansion) an env value."""
+    words = [container.get("image")]
+    for key in ("command", "args"):
+        value = container.get(key)
+        words.extend(value if isinstance(value, list) else (value,))
+    words.extend(env.values())
+    text = " ".join(w for w in words if isinstance(w, str)).lower()
+    return "vllm" in text or "huggingfaceserver" in text
 
 
 # -- argparse-like reading of the words -----------------------------------------------------------
