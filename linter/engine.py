@@ -15,7 +15,7 @@ from .model import Finding, Lever, Position, Scope, Severity, Violation
 from .registry import Rule, active_rules, get_rule
 from .scaling import ScaleContext, collect_scale_context
 from .settings import Settings
-from .sources import SourceText
+from .sources import PendingSource, SourceText, loaded
 from .workloads import K8sObject, PodTemplate, iter_objects
 
 PARSE_ERROR_CODE = "CS000"
@@ -43,6 +43,11 @@ class FileResult:
     set_objects: list[K8sObject] = field(default_factory=list, repr=False)  # those objects (rebuilt when empty)
 
 
+def without_text(src: SourceText) -> SourceText:
+    """The file's identity without its text, once nothing will read the text again."""
+    return replace(src, text=None) if src.text is not None else src
+
+
 def release(result: FileResult) -> None:
     """Drop the documents of a finished file (data, node trees, chunk texts): its findings have
     their positions, and a long run must not hold the repository it has read. Findings and the
@@ -65,9 +70,12 @@ def register_filter(fn: Callable[[list[FileResult], Settings], None]) -> None:
 
 
 class Linter:
-    def __init__(self, settings: Settings, keep_data: bool = False):
+    def __init__(self, settings: Settings, keep_data: bool = False, keep_text: bool = True):
         self.settings = settings
         self.keep_data = keep_data  # keep every document's data (the cold-start report reads it)
+        # keep each file's text for the report (source excerpts, SARIF snippets) and the fixer;
+        # without it a finished file keeps only its findings
+        self.keep_text = keep_text
         self.rules = active_rules(settings)
         self._parse_rule = get_rule(PARSE_ERROR_CODE)
         self.context = ScaleContext()  # run-wide facts (KEDA targets), attached to every object
@@ -77,33 +85,44 @@ class Linter:
         self._set_results: dict[str, FileResult] = {}
 
     # -- entry points -------------------------------------------------------------------------
-    def lint_sources(self, sources: Iterable[SourceText]) -> list[FileResult]:
+    def lint_sources(self, sources: Iterable[SourceText | PendingSource]) -> list[FileResult]:
         sources = list(sources)
         early = self.collect_context(sources)
-        results = [self.lint_streamed(src, early.pop(i, None)) for i, src in enumerate(sources)]
+        results = []
+        for i, src in enumerate(sources):
+            src, docs = early.pop(i, (src, None))
+            results.append(self.lint_streamed(src, docs))
         return self.complete(results)
 
-    def collect_context(self, sources: list[SourceText]) -> dict[int, list[Document]]:
+    def collect_context(self, sources: list[SourceText | PendingSource]
+                        ) -> dict[int, tuple[SourceText, list[Document]]]:
         """Cheap pre-pass for cross-object facts per-object rules need (KEDA ScaledObject targets).
-        Only files that mention a context kind are parsed; their documents are returned by index
-        so they are not parsed twice."""
-        early = {i: self._parse(src) for i, src in enumerate(sources)
-                 if src.text is not None and any(k in src.text for k in CONTEXT_KINDS)}
+        Only files that mention a context kind are parsed (and kept read); their text and
+        documents are returned by index so they are not read or parsed twice."""
+        early = {}
+        for i, pending in enumerate(sources):
+            if isinstance(pending, PendingSource) and not pending.mentions(CONTEXT_KINDS):
+                continue  # read when linted, not now
+            src = loaded(pending)
+            if src.text is not None and any(k in src.text for k in CONTEXT_KINDS):
+                early[i] = (src, self._parse(src))
         self.context = collect_scale_context(
-            obj for docs in early.values() for doc in docs if doc.error is None
+            obj for _, docs in early.values() for doc in docs if doc.error is None
             for obj in iter_objects(doc.data, "", doc))
         return early
 
-    def lint_streamed(self, src: SourceText, docs: list[Document] | None = None) -> FileResult:
+    def lint_streamed(self, src: SourceText | PendingSource, docs: list[Document] | None = None) -> FileResult:
         """Lint one file and, unless set rules read some of its objects, finish it and drop its
         parsed data at once: memory stays flat in the number of files. A file kept for set rules
         keeps the data of those documents only (positions resolved now, node trees dropped)."""
-        result = self.lint_file(src, docs)
+        result = self.lint_file(loaded(src), docs)
         if self.keep_data:
             resolve_positions(result)
         elif not result.for_set:
             self.finish([result])
             release(result)
+            if not self.keep_text:
+                result.source = without_text(result.source)
         else:
             resolve_positions(result)
             for i, doc in enumerate(result.documents):
@@ -120,6 +139,8 @@ class Linter:
             for result in pending:
                 for doc in result.documents:
                     doc.release_tree()
+                if not self.keep_text:
+                    result.source = without_text(result.source)
         return results
 
     def lint_in_run(self, src: SourceText) -> FileResult:

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -229,6 +228,8 @@ class LockFile:
         directory = p.parent if str(p.parent) else Path(".")
         try:
             mode = p.stat().st_mode & 0o7777 if p.exists() else None
+            import tempfile  # only when writing: a lint run reads the lock file at most
+
             fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=directory)
             try:
                 with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:

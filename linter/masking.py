@@ -8,6 +8,7 @@ secret-named env vars of the object's containers, and the value after a secret-n
 """
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -24,6 +25,7 @@ _NAME_HINTS = ("token", "passw", "secret", "apikey", "key")
 _CAMEL = re.compile(r"([a-z0-9])([A-Z])")
 
 
+@functools.lru_cache(maxsize=4096)  # env names and flags repeat across a repository
 def is_secret_name(name: str) -> bool:
     """HF_TOKEN, DB_PASSWORD, NGC_API_KEY, hfToken, --hf-token: a secret word, or `key` last."""
     words = [w for w in re.split(r"[-_.]+", _CAMEL.sub(r"\1_\2", name).lower()) if w]

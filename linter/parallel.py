@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from typing import Iterable, Iterator
 
 from .engine import FileResult, Linter, RuleCrash
-from .sources import SourceText
+from .sources import PendingSource, SourceText
 
 MIN_FILES = 64  # below this, a serial run is faster than starting workers
 BATCHES_PER_JOB = 8  # small batches even out files of different sizes
@@ -55,7 +55,7 @@ def _fewer_collections() -> Iterator[None]:
         gc.unfreeze()
 
 
-def _lint(linter: Linter, sources: list[SourceText], jobs: int) -> list[FileResult]:
+def _lint(linter: Linter, sources: list[SourceText | PendingSource], jobs: int) -> list[FileResult]:
     if jobs <= 1 or len(sources) < MIN_FILES:
         return linter.lint_sources(sources)
     import multiprocessing  # only for large runs: ~10 ms of imports a single file does not need
@@ -76,7 +76,8 @@ def _lint(linter: Linter, sources: list[SourceText], jobs: int) -> list[FileResu
             raise RuntimeError(part)
         results.extend(part)
     for result, src in zip(results, sources):
-        result.source = src
+        if result.source is None:  # the worker left out a text the parent already holds
+            result.source = src
     return linter.complete(results)
 
 
@@ -93,18 +94,20 @@ def _lint_batch(bounds: tuple[int, int]) -> list[FileResult] | str:
     out: list[FileResult] = []
     try:
         for i in range(*bounds):
-            out.append(_portable(linter.lint_streamed(sources[i])))
+            out.append(_portable(linter.lint_streamed(sources[i]), read_here=isinstance(sources[i], PendingSource)))
     except RuleCrash as exc:  # its constructor does not survive pickling: send the message
         return str(exc)
     return out
 
 
-def _portable(result: FileResult) -> FileResult:
-    """What the parent needs back: findings, plus the documents set rules still need."""
+def _portable(result: FileResult, read_here: bool) -> FileResult:
+    """What the parent needs back: findings, plus the documents set rules still need, plus the
+    source when this worker read it (the parent then never holds the whole tree's text)."""
     if result.finished:
         result.documents = []
         for f in result.findings:
             f.extra.pop("document", None)
-    result.source = None  # type: ignore[assignment]  # the parent has it
+    if not read_here:
+        result.source = None  # type: ignore[assignment]  # the parent has it
     result.set_objects = []  # the parent rebuilds them from the documents kept for set rules
     return result

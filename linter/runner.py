@@ -11,7 +11,7 @@ from .cli import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, UsageError, base_setting
 from .config import ConfigError
 from .engine import FileResult, Linter, RuleCrash
 from .reporters import FORMATS, report
-from .sources import MAX_FILE_BYTES, SourceError, SourceText, decode, discover, read_source
+from .sources import MAX_FILE_BYTES, PendingSource, SourceError, SourceText, decode, discover, loaded
 
 if TYPE_CHECKING:
     from .fixer import FixOutcome
@@ -37,9 +37,15 @@ def run_check(paths: list[str], opts: dict[str, Any]) -> int:
     except SourceError as exc:
         raise UsageError(str(exc)) from None
     if opts.get("online"):
+        try:
+            sources = [loaded(s) for s in sources]
+        except SourceError as exc:
+            raise UsageError(str(exc)) from None
         settings = with_online_inspection(settings, sources, opts, lambda m: click.echo(f"cslint: warning: {m}", err=True))
-    linter = Linter(settings, keep_data=fmt == "markdown")  # its cold-start section reads the data
     fixing = opts.get("fix") or opts.get("diff")
+    # the text of a file outlives its lint only for the fixer, source excerpts and SARIF snippets
+    keep_text = bool(fixing or opts.get("show_source") or fmt == "sarif")
+    linter = Linter(settings, keep_data=fmt == "markdown", keep_text=keep_text)  # markdown's cold-start section reads data
     try:
         if fixing or linter.keep_data:  # the fixer re-lints within this run; the report reads data: serial
             results = linter.lint_sources(sources)
@@ -48,6 +54,8 @@ def run_check(paths: list[str], opts: dict[str, Any]) -> int:
             results = lint_parallel(linter, sources, opts.get("jobs"))
     except RuleCrash as exc:
         raise RuntimeError(str(exc)) from None
+    except SourceError as exc:  # a file became unreadable after it was found
+        raise UsageError(str(exc)) from None
     write_errors, changed = 0, False
     if fixing:
         results, write_errors, changed = _fix(results, linter, opts)
@@ -82,12 +90,18 @@ def _sources(paths: list[str], opts: dict[str, Any], max_bytes: int) -> list[Sou
     return [render(d, max_bytes) for d in rendered] + [_read(p, opts, max_bytes) for p in discover(plain)]
 
 
-def _read(path: str, opts: dict[str, Any], max_bytes: int) -> SourceText:
+def _read(path: str, opts: dict[str, Any], max_bytes: int) -> SourceText | PendingSource:
     if path == "-":
         name = opts.get("stdin_filename") or "<stdin>"
         data = sys.stdin.buffer.read(max_bytes + 1)
         return decode(name, data, max_bytes)
-    return read_source(path, max_bytes=max_bytes)
+    try:  # an unreadable path fails before any work, as when every file was read up front
+        os.close(os.open(path, os.O_RDONLY))
+    except IsADirectoryError:
+        raise SourceError(f"{path}: is a directory") from None
+    except OSError as exc:
+        raise SourceError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    return PendingSource(path, max_bytes)  # read when linted
 
 
 def _open_output(path: str | None) -> TextIO:

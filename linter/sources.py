@@ -29,6 +29,35 @@ class SourceText:
     real_path: str | None = None  # filesystem path (None for stdin)
 
 
+@dataclass(frozen=True)
+class PendingSource:
+    """A file read only when it is linted (and dropped after): a run over a large repository does
+    not hold the repository's text. Reading it can raise SourceError, as `read_source` does."""
+
+    path: str
+    max_bytes: int = MAX_FILE_BYTES
+
+    def read(self) -> SourceText:
+        return read_source(self.path, max_bytes=self.max_bytes)
+
+    def mentions(self, words: tuple[str, ...]) -> bool:
+        """Whether the raw bytes hold one of `words` (a cheap look before a pre-pass reads the
+        file for real; unreadable or oversized files answer True so that `read` reports them)."""
+        try:
+            size = os.path.getsize(self.path)
+            if size > self.max_bytes:
+                return True
+            with open(self.path, "rb") as fh:
+                data = fh.read(size + 1)  # never unbounded: a device reports size 0
+        except OSError:
+            return True
+        return len(data) > size or any(w.encode() in data for w in words)
+
+
+def loaded(src: "SourceText | PendingSource") -> SourceText:
+    return src.read() if isinstance(src, PendingSource) else src
+
+
 def discover(paths: list[str]) -> Iterator[str]:
     """Files under the given paths: explicit files always, directory files by extension.
     Hidden directories are skipped and each real directory is visited once (no symlink loops)."""
@@ -77,7 +106,11 @@ def read_source(path: str, display: str | None = None, max_bytes: int = MAX_FILE
             return SourceText(shown, None, f"file is {size} bytes, over the {max_bytes}-byte limit "
                                            f"(raise it with --max-file-size)", real_path=path)
         with open(path, "rb") as fh:
-            data = fh.read(max_bytes + 1)
+            # read(n) allocates n bytes up front: ask for the size stat gave, then for the rest
+            # only if the file grew meanwhile (never more than the limit)
+            data = fh.read(size + 1)
+            if len(data) > size:
+                data += fh.read(max_bytes + 1 - len(data))
     except IsADirectoryError:
         raise SourceError(f"{path}: is a directory") from None
     except OSError as exc:

@@ -27,6 +27,7 @@ from typing import Iterator
 
 from cslint.model import Applicability, Fix, FixAvailability, Lever, RuleMeta, Scope, Severity, Violation
 from cslint.settings import Settings
+from cslint.vllm_fixes import append_flags_ops, set_flag_value_ops
 from cslint.workloads import Container
 
 META = RuleMeta(code="CS403", name="gpu-memory-utilization-too-high", lever=Lever.RUNTIME, severity=Severity.ERROR,
@@ -38,7 +39,6 @@ def check(c: Container, settings: Settings) -> Iterator[Violation]:
     args = c.engine_args
     if args is None or args.has("kv-cache-memory-bytes"):
         return
-    from cslint.vllm_args import append_flags_ops, set_flag_value_ops  # loaded with the engine args
     ceiling = settings.gpu_memory_utilization_max
     text = f"{ceiling:g}"
     flag = args.get("gpu-memory-utilization")

@@ -30,7 +30,7 @@ from typing import Iterator
 from cslint.model import Applicability, Fix, FixAvailability, Lever, RuleMeta, Scope, Severity, Violation
 from cslint.scaling import can_scale_to_zero
 from cslint.settings import Settings
-from cslint.vllm_args import append_flags_ops, remove_tokens_ops
+from cslint.vllm_fixes import append_flags_ops, remove_tokens_ops
 from cslint.workloads import Container
 
 META = RuleMeta(code="CS404", name="enforce-eager-mismatch", lever=Lever.RUNTIME, severity=Severity.WARNING,

@@ -3,7 +3,7 @@ from typing import Iterator
 
 from cslint.model import Applicability, Fix, FixAvailability, Lever, RuleMeta, Scope, Severity, Violation
 from cslint.settings import Settings
-from cslint.vllm_args import positional_to_flag_ops, remove_tokens_ops, split_inline_ops
+from cslint.vllm_fixes import positional_to_flag_ops, remove_tokens_ops, split_inline_ops
 from cslint.workloads import Container
 
 CS501_DOCS = """## What it does

@@ -383,6 +383,55 @@ def test_parallel_run_reports_exactly_what_a_serial_run_does(tmp_path):
     assert key(serial) == key(parallel) and key(serial)
 
 
+def test_files_read_when_linted_give_the_same_report_and_are_not_held(tmp_path):
+    """`PendingSource`: a large run reads each file when it lints it, serial or in workers, and
+    without keep_text a finished file keeps its findings, not its text or documents."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        from corpus import write_corpus
+    finally:
+        sys.path.pop(0)
+    from cslint.parallel import lint_parallel
+    from cslint.sources import PendingSource, read_source
+    files = write_corpus(tmp_path, 400)
+    (tmp_path / "keda.yaml").write_text(KEDA_SCALE_TO_ZERO)  # the context pre-pass must still see it
+    files.append(str(tmp_path / "keda.yaml"))
+
+    def key(results):
+        return [(f.file, f.code, f.position, f.message, f.suppressed) for r in results for f in r.findings]
+    eager = Linter(Settings()).lint_sources([read_source(p) for p in files])
+    for lazy in (Linter(Settings(), keep_text=False).lint_sources([PendingSource(p) for p in files]),
+                 lint_parallel(Linter(Settings(), keep_text=False), [PendingSource(p) for p in files], 2)):
+        assert key(lazy) == key(eager) and key(eager)
+        assert [r.source.path for r in lazy] == files
+        assert all(r.source.text is None for r in lazy)
+        assert all(not r.documents for r in lazy if not r.for_set)
+        assert all("document" not in f.extra for r in lazy if not r.for_set for f in r.findings)
+    kept = Linter(Settings()).lint_sources([PendingSource(p) for p in files])
+    assert all(r.source.text is not None for r in kept)  # the fixer and excerpts read it
+
+
+KEDA_SCALE_TO_ZERO = """apiVersion: apps/v1
+kind: Deployment
+metadata: {name: llm, namespace: ai}
+spec:
+  template:
+    spec:
+      containers:
+      - name: vllm
+        image: vllm/vllm-openai:v0.9.0
+        args: [--model, /models/m]
+        resources: {limits: {nvidia.com/gpu: 1}}
+---
+apiVersion: keda.sh/v1alpha1
+kind: ScaledObject
+metadata: {name: llm, namespace: ai}
+spec:
+  scaleTargetRef: {name: llm}
+  minReplicaCount: 0
+"""
+
+
 def test_finished_documents_drop_their_trees_and_data():
     text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n"
     docs = list(parse_documents("r.yaml", text))
