@@ -188,8 +188,11 @@ class Container:
 
     @property
     def mounts(self) -> list[tuple[int, dict]]:
+        """(index, mount) of the well-formed mounts: a string mountPath and a string name (or
+        none); anything else is the schema's finding (CS001), not something to look up."""
         return [(i, m) for i, m in enumerate(as_list(self.data.get("volumeMounts")))
-                if isinstance(m, dict) and isinstance(m.get("mountPath"), str)]
+                if isinstance(m, dict) and isinstance(m.get("mountPath"), str)
+                and isinstance(m.get("name", ""), str)]
 
     def mount_covering(self, path: str) -> tuple[int, dict, dict | None] | None:
         """The mount whose mountPath holds `path` (longest match), with its volume."""

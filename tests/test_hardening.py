@@ -19,6 +19,7 @@ from cslint.engine import Linter
 from cslint.settings import Settings
 from cslint.sources import SourceText
 from corpus_paths import CORPUS
+from manifests import VLLM_DEPLOYMENT
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -185,21 +186,7 @@ def test_symlink_loops_terminate(tmp_path):
     assert json.loads(result.stdout)["summary"]["files"] >= 1
 
 
-FIXABLE = """apiVersion: apps/v1
-kind: Deployment
-metadata: {name: vllm}
-spec:
-  selector: {matchLabels: {app: vllm}}
-  template:
-    metadata: {labels: {app: vllm}}
-    spec:
-      containers:
-        - name: vllm
-          image: vllm/vllm-openai:v0.9.0
-          imagePullPolicy: Always
-          args: ["--model", "meta-llama/Llama-3.1-8B-Instruct"]
-          resources: {limits: {nvidia.com/gpu: 1}}
-"""
+FIXABLE = VLLM_DEPLOYMENT
 
 
 def test_read_only_file_is_not_written_by_fix(tmp_path):
@@ -439,3 +426,12 @@ def test_finished_documents_drop_their_trees_and_data():
     docs[0].release()
     assert docs[0].data is None and docs[0]._root is None
     assert docs[0].position("/metadata/name").line == 3  # rebuilt on demand
+
+
+def test_a_mount_whose_name_is_a_list_is_not_looked_up():
+    """Found by the every-kind hypothesis test: `name: [x]` on a volumeMount crashed CS401/CS405
+    (an unhashable key for the volume lookup). It is a schema error, nothing more."""
+    text = VLLM_DEPLOYMENT + "          volumeMounts: [{name: [dshm], mountPath: /dev/shm}]\n"
+    [result] = Linter(Settings()).lint_sources([SourceText("m.yaml", text)])
+    codes = {f.code for f in result.findings}
+    assert "CS001" in codes and "CS401" in codes  # the bad mount does not count as /dev/shm

@@ -29,6 +29,7 @@ from cslint.settings import Settings
 from cslint.sources import SourceText
 from cslint.workloads import iter_objects
 from corpus_paths import CORPUS
+from manifests import VLLM_DEPLOYMENT
 from test_fix_properties import check_fix_properties
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -171,22 +172,7 @@ def test_alias_bomb_in_the_configuration_is_a_clear_error(tmp_path):
 
 
 # == Hostile YAML: deep nesting ====================================================================
-DEEP_DEPLOYMENT = """apiVersion: apps/v1
-kind: Deployment
-metadata: {name: vllm}
-spec:
-  selector: {matchLabels: {app: vllm}}
-  template:
-    metadata: {labels: {app: vllm}}
-    spec:
-      containers:
-        - name: vllm
-          image: vllm/vllm-openai:v0.9.0
-          imagePullPolicy: Always
-          args: ["--model", "meta-llama/Llama-3.1-8B-Instruct"]
-          resources: {limits: {nvidia.com/gpu: 1}}
-          extra: %s
-"""
+DEEP_DEPLOYMENT = VLLM_DEPLOYMENT + "          extra: %s\n"
 
 
 @pytest.mark.parametrize("depth", [300, 490, 700, 950, 3000])
@@ -632,7 +618,7 @@ def test_corpus_documents_with_wrong_types_in_random_places(data):
 
 
 # == Filesystem, as a real unprivileged user ========================================================
-FIXABLE = DEEP_DEPLOYMENT.replace("          extra: %s\n", "")
+FIXABLE = VLLM_DEPLOYMENT
 NOBODY = 65534
 
 
