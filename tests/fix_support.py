@@ -161,14 +161,25 @@ def _node_lines(doc, node, key) -> set[int]:
     return set(range(first, last + 1))
 
 
-def rewritten_lines(before: str, after: str) -> set[int]:
-    """0-based lines of `before` that are not in `after` (changed or deleted). Line endings are
-    ignored: appending to a file without a final newline must end its last line."""
-    matcher = difflib.SequenceMatcher(None, before.splitlines(), after.splitlines(), autojunk=False)
+def rewritten_lines(before: str, after: str, touched: set[int] = frozenset()) -> set[int]:
+    """0-based lines of `before`, outside `touched`, that `after` does not keep in order (changed
+    or deleted). The untouched lines must be a subsequence of `after`'s lines; matching them
+    greedily is exact for that question, where a diff's alignment can pair a kept line with an
+    inserted copy of it (`startupProbe:` twice in one pod) and call the original rewritten. Line
+    endings are ignored: appending to a file without a final newline must end its last line."""
+    old, new = before.splitlines(), after.splitlines()
     out: set[int] = set()
-    for tag, i1, i2, _, _ in matcher.get_opcodes():
-        if tag in ("replace", "delete"):
-            out.update(range(i1, i2))
+    j = 0
+    for i, line in enumerate(old):
+        if i in touched:
+            continue
+        k = j
+        while k < len(new) and new[k] != line:
+            k += 1
+        if k == len(new):
+            out.add(i)  # not kept (later lines are still matched from the same place)
+        else:
+            j = k + 1
     return out
 
 

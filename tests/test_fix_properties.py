@@ -45,7 +45,7 @@ def check_fix_properties(path: str, text: str):
         assert documents_data(step.after) == expected_data(step), step.codes  # (a)
         comments_removed |= any(step.comment_edits.values())
         touched = touched_lines(step.before, step.operations, step.comment_edits)
-        outside = rewritten_lines(step.before, step.after) - touched
+        outside = rewritten_lines(step.before, step.after, touched)
         assert not outside, (step.codes, [step.before.splitlines()[i] for i in sorted(outside)])  # (d)
         current = step.after
     assert current == outcome.text
@@ -94,3 +94,14 @@ def test_line_ending_variations_of_every_file(path: Path, crlf: bool, final_newl
     assert outcome.text.endswith("\n") == text.endswith("\n") or not outcome.changed
     if crlf:
         assert "\n" not in outcome.text.replace("\r\n", ""), "a bare LF in a CRLF file"
+
+
+def test_the_kept_lines_check_sees_rewrites_and_tolerates_repeated_lines():
+    assert rewritten_lines("a\nb\nc\n", "a\nX\nc\n") == {1}
+    assert rewritten_lines("a\nb\nc\n", "a\nc\n") == {1}
+    assert rewritten_lines("a\nb\nc\n", "a\nX\nc\n", touched={1}) == set()
+    assert rewritten_lines("c\nb\n", "b\nc\n") == {1}  # reordered: one of them moved
+    # insertions that repeat an existing line (two containers with the same probe) keep everything
+    before = "- a\n  probe:\n    get: x\n- b\n  probe:\n    get: x\n"
+    after = "- a\n  probe:\n    get: x\n    failureThreshold: 60\n- b\n  probe:\n    get: x\n    failureThreshold: 60\n"
+    assert rewritten_lines(before, after) == set()
