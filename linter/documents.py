@@ -380,6 +380,8 @@ def error_from(exc: BaseException) -> DocumentError:
     context = getattr(exc, "context", None)
     message = f"{context}: {problem}" if context and problem else str(problem)
     message = " ".join(message.split())
+    if "maximum nesting depth" in message:  # libyaml ≥ 0.2.5's own limit: say it as we do
+        message = "document nested too deeply"
     if mark is not None:
         return DocumentError(message, mark.line, mark.column)
     return DocumentError(message)
