@@ -59,6 +59,28 @@ def main() -> None:
     """Cold-start linter for LLM serving on Kubernetes."""
 
 
+def run_and_exit() -> None:
+    """The console entry point: `main`, then exit without the interpreter's teardown. Every
+    command has finished its work and closed its files when `main` returns; freeing a large run's
+    findings and parsed objects one by one would add ~0.2 s per 10k documents."""
+    import os
+    try:
+        main()
+        code = 0
+    except SystemExit as exc:
+        if isinstance(exc.code, int) or exc.code is None:
+            code = exc.code or 0
+        else:  # a message, as Python itself would print it
+            print(exc.code, file=sys.stderr)
+            code = 1
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a reader that left (BrokenPipe) or a closed stream
+            pass
+    os._exit(code)
+
+
 CHECK_OPTIONS = [
     click.option("--output-format", "output_format", default=None,
                  help="text (default), json, sarif, github, junit or markdown."),

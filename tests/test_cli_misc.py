@@ -30,8 +30,8 @@ def test_closed_pipe_is_not_an_internal_error():
 
 
 def test_plain_lint_imports_no_subcommand_or_network_stack():
-    code = ("import sys, runpy; sys.argv = ['cslint', '--no-schema', %r]\n"
-            "try:\n    runpy.run_module('cslint', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+    code = ("import sys; sys.argv = ['cslint', '--no-schema', %r]\n"
+            "from cslint.cli import main\ntry:\n    main()\nexcept SystemExit:\n    pass\n"
             "bad = [m for m in ('cslint.pin', 'cslint.webhook.server', 'httpx', 'starlette', 'uvicorn', "
             "'jsonpath_ng', 'kubernetes_validate', 'cslint.explain') if m in sys.modules]\n"
             "print('LOADED', bad)" % (EXAMPLES + "/vllm-deployment.yaml"))
