@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from cslint.documents import parse_documents
-from cslint.textedit import apply_edits, edits_for
+from cslint.textedit import EditError, apply_edits, edits_for
 from test_fix_properties import check_fix_properties
 
 FLOW = Path(__file__).resolve().parent.parent / "fixtures" / "fix" / "flow"  # outside the style matrix
@@ -248,9 +248,47 @@ def test_random_flow_documents_and_operations(data, doc, kind):
     ops = data.draw(operations(doc))
     if not ops:
         return
+    if _edits_then_removes(doc, ops):  # a known limit: right (patch asserts it) or refused, never garbled
+        try:
+            patch(text, *ops)
+        except EditError:
+            pass
+        return
     out = patch(text, *ops)
     expected = jsonpatch.apply_patch(copy.deepcopy(doc), ops)
     if kind.startswith("json"):
         assert json.loads(out) == expected
     if kind != "json-indent" and text.count("\n") == 1:  # (a quoted scalar may span lines)
         assert out.count("\n") == 1, out
+
+
+def _edits_then_removes(doc, ops) -> bool:
+    """Whether an operation removes a collection an earlier operation of the batch edited inside
+    (`add /a/1/-` then `remove /a/1`): the text engine refuses that batch (overlapping edits)
+    rather than guess; no rule's fix does it."""
+    state, edited = copy.deepcopy(doc), set()
+    for op in ops:
+        parts = [p.replace("~1", "/").replace("~0", "~") for p in op["path"].split("/")[1:]]
+        parent = state
+        for part in parts[:-1]:
+            parent = parent[int(part)] if isinstance(parent, list) else parent[part]
+        if op["op"] == "remove":
+            gone = parent[int(parts[-1])] if isinstance(parent, list) else parent[parts[-1]]
+            if any(id(node) in edited for node in _nodes(gone)):
+                return True
+        edited.add(id(parent))
+        state = jsonpatch.apply_patch(state, [op], in_place=True)
+    return False
+
+
+def _nodes(value):
+    yield value
+    children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    for child in children:
+        yield from _nodes(child)
+
+
+def test_a_batch_that_edits_inside_a_collection_then_removes_it_is_refused_not_garbled():
+    with pytest.raises(EditError):
+        patch('{"a": [[], []]}\n', {"op": "add", "path": "/a/1/-", "value": []},
+              {"op": "remove", "path": "/a/0"}, {"op": "remove", "path": "/a/0"})
