@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Any
+from typing import Any, Callable
 
 MASK = "****"
 MIN_SECRET = 4  # shorter values ("1", "yes") would mask unrelated text
@@ -78,27 +78,27 @@ def flag_values(tokens: Any) -> tuple[str, ...]:
 def mask_same_width(text: str, secrets: tuple[str, ...] = ()) -> str:
     """`text` (a source line shown under a finding) with secret values starred out character for
     character, so the caret line below it still points at the right columns."""
-    for value in secrets:
-        if value in text:
-            text = text.replace(value, "*" * len(value))
-    text = _FLAG_VALUE.sub(lambda m: m.group(1) + m.group(2) + "*" * len(m.group(3)), text)
-    return _ASSIGNMENT.sub(lambda m: m.group(1) + "=" + "*" * len(m.group(2)), text)
+    return _masked(text, secrets, lambda value: "*" * len(value))
 
 
 def mask(text: str, secrets: tuple[str, ...] = ()) -> str:
     """`text` with secret values and the values of secret-named flags and assignments masked."""
+    return _masked(text, secrets, lambda value: MASK)
+
+
+def _masked(text: str, secrets: tuple[str, ...], hide: Callable[[str], str]) -> str:
     if not text:
         return text
     for value in secrets:
         if value in text:
-            text = text.replace(value, MASK)
+            text = text.replace(value, hide(value))
     lowered = text.lower()
     if not any(word in lowered for word in _NAME_HINTS):  # both patterns need one of these words
         return text
     if "-" in text:
-        text = _FLAG_VALUE.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
+        text = _FLAG_VALUE.sub(lambda m: m.group(1) + m.group(2) + hide(m.group(3)), text)
     if "=" in text:
-        text = _ASSIGNMENT.sub(lambda m: f"{m.group(1)}={MASK}", text)
+        text = _ASSIGNMENT.sub(lambda m: m.group(1) + "=" + hide(m.group(2)), text)
     return text
 
 

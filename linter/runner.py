@@ -11,7 +11,7 @@ from .cli import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, UsageError, base_setting
 from .config import ConfigError
 from .engine import FileResult, Linter, RuleCrash
 from .reporters import FORMATS, report
-from .sources import MAX_FILE_BYTES, PendingSource, SourceError, SourceText, decode, discover, loaded
+from .sources import MAX_FILE_BYTES, PendingSource, SourceError, SourceText, decode, discover, loaded, pending_source
 
 if TYPE_CHECKING:
     from .fixer import FixOutcome
@@ -95,13 +95,7 @@ def _read(path: str, opts: dict[str, Any], max_bytes: int) -> SourceText | Pendi
         name = opts.get("stdin_filename") or "<stdin>"
         data = sys.stdin.buffer.read(max_bytes + 1)
         return decode(name, data, max_bytes)
-    try:  # an unreadable path fails before any work, as when every file was read up front
-        os.close(os.open(path, os.O_RDONLY))
-    except IsADirectoryError:
-        raise SourceError(f"{path}: is a directory") from None
-    except OSError as exc:
-        raise SourceError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    return PendingSource(path, max_bytes)  # read when linted
+    return pending_source(path, max_bytes)  # read when linted; an unreadable path fails now
 
 
 def _open_output(path: str | None) -> TextIO:

@@ -44,14 +44,20 @@ class PendingSource:
         """Whether the raw bytes hold one of `words` (a cheap look before a pre-pass reads the
         file for real; unreadable or oversized files answer True so that `read` reports them)."""
         try:
-            size = os.path.getsize(self.path)
-            if size > self.max_bytes:
-                return True
-            with open(self.path, "rb") as fh:
-                data = fh.read(size + 1)  # never unbounded: a device reports size 0
+            data = _read_bytes(self.path, self.max_bytes)
         except OSError:
             return True
-        return len(data) > size or any(w.encode() in data for w in words)
+        return data is None or any(w.encode() in data for w in words)
+
+
+def pending_source(path: str, max_bytes: int = MAX_FILE_BYTES) -> PendingSource:
+    """A file to read later, opened once now: an unreadable path fails before any work, with the
+    message `read_source` would give."""
+    try:
+        os.close(os.open(path, os.O_RDONLY))
+    except OSError as exc:
+        raise _source_error(path, exc) from None
+    return PendingSource(path, max_bytes)
 
 
 def loaded(src: "SourceText | PendingSource") -> SourceText:
@@ -101,21 +107,33 @@ def read_source(path: str, display: str | None = None, max_bytes: int = MAX_FILE
         data = sys.stdin.buffer.read(max_bytes + 1)
         return decode(shown, data, max_bytes, real_path=None)
     try:
-        size = os.path.getsize(path)
-        if size > max_bytes:
-            return SourceText(shown, None, f"file is {size} bytes, over the {max_bytes}-byte limit "
-                                           f"(raise it with --max-file-size)", real_path=path)
-        with open(path, "rb") as fh:
-            # read(n) allocates n bytes up front: ask for the size stat gave, then for the rest
-            # only if the file grew meanwhile (never more than the limit)
-            data = fh.read(size + 1)
-            if len(data) > size:
-                data += fh.read(max_bytes + 1 - len(data))
-    except IsADirectoryError:
-        raise SourceError(f"{path}: is a directory") from None
+        read = _read_bytes(path, max_bytes)
     except OSError as exc:
-        raise SourceError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    return decode(shown, data, max_bytes, real_path=path)
+        raise _source_error(path, exc) from None
+    if read is None:
+        return SourceText(shown, None, f"file is {os.path.getsize(path)} bytes, over the {max_bytes}-byte "
+                                       f"limit (raise it with --max-file-size)", real_path=path)
+    return decode(shown, read, max_bytes, real_path=path)
+
+
+def _read_bytes(path: str, max_bytes: int) -> bytes | None:
+    """The file's bytes, at most max_bytes + 1 of them; None when stat already says it is over.
+    read(n) allocates n bytes up front, so this asks for the size stat gave, then for the rest
+    only if the file grew meanwhile (a device reports size 0)."""
+    size = os.path.getsize(path)
+    if size > max_bytes:
+        return None
+    with open(path, "rb") as fh:
+        data = fh.read(size + 1)
+        if len(data) > size:
+            data += fh.read(max_bytes + 1 - len(data))
+    return data
+
+
+def _source_error(path: str, exc: OSError) -> SourceError:
+    if isinstance(exc, IsADirectoryError):
+        return SourceError(f"{path}: is a directory")
+    return SourceError(f"{path}: cannot read: {exc.strerror or exc}")
 
 
 def decode(shown: str, data: bytes, max_bytes: int = MAX_FILE_BYTES, real_path: str | None = None) -> SourceText:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .shell import ShellToken, split_commands, tokenize
-from .vllm_entrypoints import detect_entrypoint, is_vllm_image, shell_script_index
+from .vllm_entrypoints import ENTRYPOINT_WORDS, detect_entrypoint, is_vllm_image, shell_script_index
 from .vllm_fixes import (append_flags_ops, positional_to_flag_ops, remove_tokens_ops,
                          replace_token_ops, set_flag_value_ops, split_inline_ops)
 from .vllm_flags import canonical_name, is_option_like, split_flag, takes_many, takes_value
@@ -341,16 +341,15 @@ def parse_engine_args(container: dict, pointer: str, env: dict[str, str | None],
 
 
 def _may_start_engine(container: dict, env: dict[str, str | None]) -> bool:
-    """Cheap screen: every entrypoint `_locate_engine` recognises names `vllm` or
-    `huggingfaceserver` in the image, the command, the args or (through `$(VAR)` and shell
-    expansion) an env value."""
+    """Cheap screen: every entrypoint `_locate_engine` recognises names one of ENTRYPOINT_WORDS
+    in the image, the command, the args or (through `$(VAR)` and shell expansion) an env value."""
     words = [container.get("image")]
     for key in ("command", "args"):
         value = container.get(key)
         words.extend(value if isinstance(value, list) else (value,))
     words.extend(env.values())
     text = " ".join(w for w in words if isinstance(w, str)).lower()
-    return "vllm" in text or "huggingfaceserver" in text
+    return any(word in text for word in ENTRYPOINT_WORDS)
 
 
 # -- argparse-like reading of the words -----------------------------------------------------------

@@ -12,6 +12,9 @@ from typing import Any
 
 __all__ = ["detect_entrypoint", "shell_script_index", "is_vllm_image", "strip_prefixes"]
 
+# Every entrypoint `detect_entrypoint` recognises names one of these (program `vllm`, module
+# `vllm.entrypoints…` or `huggingfaceserver`), as does every image `is_vllm_image` accepts.
+ENTRYPOINT_WORDS = ("vllm", "huggingfaceserver")
 _SHELLS = frozenset({"sh", "bash", "dash", "ash", "zsh", "ksh"})
 _PYTHON = re.compile(r"^python(\d+(\.\d+)*)?$")
 _VLLM_IMAGE = re.compile(r"(^|/)vllm-(openai|tpu|cpu)([-_.][a-z0-9]+)*$")
