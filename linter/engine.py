@@ -7,7 +7,7 @@ documents that have findings.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from .documents import Document, parse_documents
 from .masking import mask, secret_values
@@ -16,6 +16,7 @@ from .registry import Rule, active_rules, get_rule
 from .scaling import ScaleContext, collect_scale_context
 from .settings import Settings
 from .sources import PendingSource, SourceText, loaded
+from .spool import Spool
 from .workloads import K8sObject, PodTemplate, iter_objects
 
 PARSE_ERROR_CODE = "CS000"
@@ -37,10 +38,13 @@ class ObjectSet:
 class FileResult:
     source: SourceText
     documents: list[Document]
-    findings: list[Finding] = field(default_factory=list)
+    # a list while the file is linted; once finished, possibly spooled to disk (`Linter(spill=True)`)
+    findings: list[Finding] | Sequence[Finding] = field(default_factory=list)
     finished: bool = False  # filters run and positions resolved
     for_set: set[int] = field(default_factory=set)  # indexes of `documents` holding objects set rules read
     set_objects: list[K8sObject] = field(default_factory=list, repr=False)  # those objects (rebuilt when empty)
+    # a file finished before the set pass keeps only the documents set rules read, by index
+    set_documents: dict[int, Document] = field(default_factory=dict, repr=False)
 
 
 def without_text(src: SourceText) -> SourceText:
@@ -56,26 +60,39 @@ def release(result: FileResult) -> None:
         doc.release()
     result.documents = []
     result.set_objects = []
+    result.set_documents = {}
     for f in result.findings:
         f.extra.pop("document", None)
 
 
-# Post-processing stages added by other parts (suppressions): (results, settings) -> None
+# Post-processing stages added by other parts (suppressions): (results, settings) -> None, each
+# with a test of whether it has work on a file: (result, settings) -> bool
 _finding_filters: list[Callable[[list[FileResult], Settings], None]] = []
+_filter_applies: list[Callable[[FileResult, Settings], bool]] = []
 
 
-def register_filter(fn: Callable[[list[FileResult], Settings], None]) -> None:
+def register_filter(fn: Callable[[list[FileResult], Settings], None],
+                    applies: Callable[[FileResult, Settings], bool] = lambda result, settings: True) -> None:
+    """`applies` lets a file held for set rules be finished before the set pass when no filter
+    would touch it (its set findings then join without filtering)."""
     if fn not in _finding_filters:
         _finding_filters.append(fn)
+        _filter_applies.append(applies)
 
 
 class Linter:
-    def __init__(self, settings: Settings, keep_data: bool = False, keep_text: bool = True):
+    def __init__(self, settings: Settings, keep_data: bool = False, keep_text: bool = True,
+                 spill: bool = False, lines: bool = False):
         self.settings = settings
         self.keep_data = keep_data  # keep every document's data (the cold-start report reads it)
-        # keep each file's text for the report (source excerpts, SARIF snippets) and the fixer;
-        # without it a finished file keeps only its findings
+        # keep each file's text for the fixer; without it a finished file keeps only its findings
         self.keep_text = keep_text
+        # a plain lint (not the fixer): a file is finished as soon as it can be and its findings may
+        # go to disk until the report reads them
+        self.spill = spill
+        self.spool = Spool() if spill else None
+        # each finding carries its line's text (`extra["line"]`): source excerpts, SARIF fingerprints
+        self.lines = lines
         self.rules = active_rules(settings)
         self._parse_rule = get_rule(PARSE_ERROR_CODE)
         self.context = ScaleContext()  # run-wide facts (KEDA targets), attached to every object
@@ -112,43 +129,83 @@ class Linter:
         return early
 
     def lint_streamed(self, src: SourceText | PendingSource, docs: list[Document] | None = None) -> FileResult:
-        """Lint one file and, unless set rules read some of its objects, finish it and drop its
-        parsed data at once: memory stays flat in the number of files. A file kept for set rules
-        keeps the data of those documents only (positions resolved now, node trees dropped)."""
+        """Lint one file and finish it at once when it can be: memory stays flat in the number of
+        files. A file holding objects set rules read keeps those documents (data, no node tree);
+        it is held whole until the set pass only when a filter must see its set findings too
+        (suppressions, per-file ignores), or when the fixer may re-lint it."""
         result = self.lint_file(loaded(src), docs)
         if self.keep_data:
             resolve_positions(result)
-        elif not result.for_set:
+        elif not result.for_set or (self.spill and not self._filtered(result)):
+            kept, objects = {i: result.documents[i] for i in result.for_set}, result.set_objects
             self.finish([result])
+            for i, doc in enumerate(result.documents):
+                doc.release_tree() if i in kept else doc.release()
+            result.documents = []  # the kept ones live on in `set_documents`
             release(result)
+            result.set_documents, result.set_objects = kept, objects
             if not self.keep_text:
                 result.source = without_text(result.source)
+            self.settle(result)
         else:
             resolve_positions(result)
-            for i, doc in enumerate(result.documents):
-                doc.release_tree() if i in result.for_set else doc.release()
+            for doc in result.documents:  # filters read every document at the finish
+                doc.release_tree()
         return result
 
+    def _filtered(self, result: FileResult) -> bool:
+        return any(applies(result, self.settings) for applies in _filter_applies)
+
     def complete(self, results: list[FileResult]) -> list[FileResult]:
-        """Set rules over the files kept for them, then their filters and positions."""
+        """Set rules over the files kept for them; then filters and positions for the files held
+        whole, while set findings join the files already finished."""
         self._set_results = {r.source.path: r for r in results if r.for_set}
         pending = [r for r in results if not r.finished]
-        self.lint_set(pending)
+        late = self.lint_set([r for r in results if r.for_set])
+        for result in pending:
+            result.findings.extend(late.pop(id(result), ()))
+        for result in results:
+            if id(result) in late:
+                self._join(result, late.pop(id(result)))
+            if result.finished:  # the set pass is over
+                result.set_documents, result.set_objects = {}, []
         self.finish(pending)
         if not self.keep_data:  # set-rule findings have positions now: drop their node trees
             for result in pending:
+                if self.spool is not None:  # no re-lint will read them (the fixer does not spill)
+                    release(result)
                 for doc in result.documents:
                     doc.release_tree()
                 if not self.keep_text:
                     result.source = without_text(result.source)
+                self.settle(result)
         return results
+
+    def _join(self, result: FileResult, findings: list[Finding]) -> None:
+        """Set findings into a file finished before the set pass (no filter applies to it)."""
+        result.findings = list(result.findings)
+        resolve_positions(FileResult(result.source, [], findings))
+        for f in findings:
+            doc = f.extra.get("document")
+            if self.lines and doc is not None:
+                attach_lines_from(f, doc.chunk.text, doc.chunk.line)
+        result.findings.extend(findings)
+        result.findings.sort(key=Finding.sort_key)
+        self.settle(result)
+
+    def settle(self, result: FileResult) -> None:
+        """A finished file's findings leave the heap when the run spills (see `spool`)."""
+        if self.spool is not None and result.finished and isinstance(result.findings, list):
+            for f in result.findings:
+                f.extra.pop("document", None)
+            result.findings = self.spool.store(result.findings)
 
     def lint_in_run(self, src: SourceText) -> FileResult:
         """Lint one file again within the last run (the fixer's re-lint): set rules still see the
         run's other files, and later re-lints see this file's new text."""
         result = self.lint_file(src)
         self._set_results.pop(src.path, None)
-        self.lint_set([result], self._set_results.values())
+        result.findings.extend(self.lint_set([result], self._set_results.values()).get(id(result), ()))
         if result.for_set:
             self._set_results[src.path] = result
         self.finish([result])
@@ -205,11 +262,13 @@ class Linter:
                     out.extend(self._run(rule, c, obj, c.name or None))
         return out
 
-    def lint_set(self, results: list[FileResult], others: Iterable[FileResult] = ()) -> None:
-        """Set rules over the objects of `results` and `others`; findings only for `results`."""
+    def lint_set(self, results: list[FileResult], others: Iterable[FileResult] = ()) -> dict[int, list[Finding]]:
+        """Set rules over the objects of `results` and `others`; findings only for `results`, by
+        `id` of their file's result."""
         rules = self.rules[Scope.SET]
+        found: dict[int, list[Finding]] = {}
         if not rules:
-            return
+            return found
         objset = ObjectSet()
         owner: dict[int, FileResult] = {}
         for result in results:
@@ -221,14 +280,17 @@ class Linter:
         for rule in rules:
             for obj, violation in self._safe_check(rule, objset):
                 if id(obj) in owner:
-                    owner[id(obj)].findings.append(self._finding(rule, violation, obj, violation.container))
+                    finding = self._finding(rule, violation, obj, violation.container)
+                    found.setdefault(id(owner[id(obj)]), []).append(finding)
+        return found
 
     def _objects_of(self, result: FileResult) -> list[K8sObject]:
         """The objects of `result` some set rule reads: those linted in this process, or rebuilt from
         the documents kept for them (a worker sends documents back, not objects)."""
         if result.for_set and not result.set_objects:
+            documents = result.set_documents or dict(enumerate(result.documents))
             for i in sorted(result.for_set):
-                for obj in iter_objects(result.documents[i].data, "", result.documents[i]):
+                for obj in iter_objects(documents[i].data, "", documents[i]):
                     obj.context = self.context  # type: ignore[attr-defined]
                     if self._read_by_set(obj):
                         result.set_objects.append(obj)
@@ -248,6 +310,8 @@ class Linter:
         for result in results:
             resolve_positions(result)
             result.findings.sort(key=Finding.sort_key)
+            if self.lines:
+                attach_lines(result)
             result.finished = True
 
     # -- helpers ------------------------------------------------------------------------------
@@ -258,17 +322,17 @@ class Linter:
         except (AttributeError, TypeError, ValueError):  # pragma: no cover - defensive
             return []
 
-    def _run(self, rule: Rule, target: Any, obj: K8sObject, container: str | None) -> Iterator[Finding]:
-        for violation in self._safe_check(rule, target):
-            yield self._finding(rule, violation, obj, violation.container or container)
+    def _run(self, rule: Rule, target: Any, obj: K8sObject, container: str | None) -> list[Finding]:
+        return [self._finding(rule, violation, obj, violation.container or container)
+                for violation in self._safe_check(rule, target)]
 
-    def _safe_check(self, rule: Rule, target: Any) -> Iterator[Any]:
+    def _safe_check(self, rule: Rule, target: Any) -> list[Any]:
         if rule.check is None:
-            return iter(())
+            return []
         try:
-            return iter(list(rule.check(target, self.settings)))
+            return list(rule.check(target, self.settings))
         except RecursionError:
-            return iter(())
+            return []
         except Exception as exc:  # a rule bug must not hide other findings
             raise RuleCrash(rule.code, exc) from exc
 
@@ -331,3 +395,27 @@ def resolve_positions(result: FileResult) -> None:
         f.source = doc.source
         if f.position is None:
             f.position = doc.position(f.path, f.span, f.key)
+
+
+def attach_lines(result: FileResult) -> None:
+    """Each finding keeps the text of its first line, so reports that quote or hash it need not
+    hold the file."""
+    text = result.source.text if result.source is not None else None
+    if text is None or not result.findings:
+        return
+    lines = text.split("\n")
+    for f in result.findings:
+        _attach_line(f, lines, 0)
+
+
+def attach_lines_from(f: Finding, chunk_text: str, first_line: int) -> None:
+    """The same, from the finding's document (the file's text is gone): `first_line` is the
+    document's 0-based line in the file."""
+    _attach_line(f, chunk_text.split("\n"), first_line)
+
+
+def _attach_line(f: Finding, lines: list[str], first_line: int) -> None:
+    """Lines as positions count them: `\n` ends a line, a CR before it is not part of it."""
+    i = f.line - 1 - first_line
+    if 0 <= i < len(lines) and (i < len(lines) - 1 or lines[i]):
+        f.extra["line"] = lines[i].removesuffix("\r")

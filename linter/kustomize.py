@@ -118,4 +118,4 @@ def position_in_origin(path: str, rendered: dict, pointer: str) -> Any:
     return None
 
 
-register_filter(attach_origins)
+register_filter(attach_origins, applies=lambda result, settings: ORIGIN_ANNOTATION in (result.source.text or ""))

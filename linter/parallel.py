@@ -20,6 +20,9 @@ from .sources import PendingSource, SourceText
 
 MIN_FILES = 64  # below this, a serial run is faster than starting workers
 BATCHES_PER_JOB = 8  # small batches even out files of different sizes
+# ... and bound what a worker sends back at once: the parent holds a batch's findings until it
+# has stored them, so batch size, not the tree's size, sets that memory
+MAX_BATCH_FILES = 64
 # Parsing allocates millions of dicts and lists that live until their file is finished: with the
 # default threshold (700 allocations) the cyclic GC runs constantly, ~15 % of a 10k-document lint.
 # It must still run (K8sObject ⇄ PodTemplate ⇄ Container are cycles): every 50,000 allocations.
@@ -66,18 +69,19 @@ def _lint(linter: Linter, sources: list[SourceText | PendingSource], jobs: int) 
     _state = (linter, sources)
     try:
         from concurrent.futures import ProcessPoolExecutor
+        count = max(jobs * BATCHES_PER_JOB, -(-len(sources) // MAX_BATCH_FILES))
+        results: list[FileResult] = []
         with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
-            parts = list(pool.map(_lint_batch, batches(len(sources), jobs * BATCHES_PER_JOB)))
+            for part in pool.map(_lint_batch, batches(len(sources), count)):  # in order, as they come
+                if isinstance(part, str):  # a rule crashed in a worker
+                    raise RuntimeError(part)
+                for result in part:
+                    if result.source is None:  # the worker left out a text the parent already holds
+                        result.source = sources[len(results)]
+                    linter.settle(result)
+                    results.append(result)
     finally:
         _state = None
-    results: list[FileResult] = []
-    for part in parts:
-        if isinstance(part, str):  # a rule crashed in a worker
-            raise RuntimeError(part)
-        results.extend(part)
-    for result, src in zip(results, sources):
-        if result.source is None:  # the worker left out a text the parent already holds
-            result.source = src
     return linter.complete(results)
 
 
@@ -91,6 +95,7 @@ def batches(n: int, count: int) -> list[tuple[int, int]]:
 def _lint_batch(bounds: tuple[int, int]) -> list[FileResult] | str:
     assert _state is not None
     linter, sources = _state
+    linter.spool = None  # this forked copy's spool shares the parent's file: the parent stores
     out: list[FileResult] = []
     try:
         for i in range(*bounds):

@@ -11,6 +11,7 @@ from .cli import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, UsageError, base_setting
 from .config import ConfigError
 from .engine import FileResult, Linter, RuleCrash
 from .reporters import FORMATS, report
+from .spool import worst_severity
 from .sources import MAX_FILE_BYTES, PendingSource, SourceError, SourceText, decode, discover, loaded, pending_source
 
 if TYPE_CHECKING:
@@ -43,9 +44,11 @@ def run_check(paths: list[str], opts: dict[str, Any]) -> int:
             raise UsageError(str(exc)) from None
         settings = with_online_inspection(settings, sources, opts, lambda m: click.echo(f"cslint: warning: {m}", err=True))
     fixing = opts.get("fix") or opts.get("diff")
-    # the text of a file outlives its lint only for the fixer, source excerpts and SARIF snippets
-    keep_text = bool(fixing or opts.get("show_source") or fmt == "sarif")
-    linter = Linter(settings, keep_data=fmt == "markdown", keep_text=keep_text)  # markdown's cold-start section reads data
+    # the text of a file outlives its lint only for the fixer; excerpts and SARIF fingerprints
+    # need only the findings' lines. Findings of a plain lint may wait on disk for the report.
+    keep_data = fmt == "markdown"  # markdown's cold-start section reads data
+    linter = Linter(settings, keep_data=keep_data, keep_text=bool(fixing),
+                    spill=not fixing and not keep_data, lines=bool(opts.get("show_source") or fmt == "sarif"))
     try:
         if fixing or linter.keep_data:  # the fixer re-lints within this run; the report reads data: serial
             results = linter.lint_sources(sources)
@@ -75,8 +78,8 @@ def run_check(paths: list[str], opts: dict[str, Any]) -> int:
         return EXIT_FINDINGS if changed else EXIT_CLEAN
     if opts.get("exit_zero"):
         return EXIT_CLEAN
-    failing = [f for r in results for f in r.findings if not f.suppressed and f.severity >= settings.fail_on]
-    return EXIT_FINDINGS if failing else EXIT_CLEAN
+    worst = (worst_severity(r.findings) for r in results)
+    return EXIT_FINDINGS if any(w is not None and w >= settings.fail_on for w in worst) else EXIT_CLEAN
 
 
 def _sources(paths: list[str], opts: dict[str, Any], max_bytes: int) -> list[SourceText]:

@@ -245,4 +245,11 @@ def apply_suppressions(results: list[FileResult], settings: Settings) -> None:
             result.findings.extend(report_unused(result, found, settings))
 
 
-register_filter(apply_suppressions)
+def has_directives(result: FileResult, settings: Settings) -> bool:
+    """Whether `apply_suppressions` has work on this file (a directive in it, or an ignore for its path)."""
+    if MARKER in (result.source.text or ""):
+        return True
+    return bool(settings.per_file_ignores) and bool(ignored_codes(result.source.real_path or result.source.path, settings))
+
+
+register_filter(apply_suppressions, applies=has_directives)

@@ -59,10 +59,40 @@ def test_every_builtin_set_rule_declares_what_it_reads():
 
 
 def test_only_documents_set_rules_read_keep_their_data():
-    [result] = Linter(Settings()).lint_sources([SourceText("mixed.yaml", MIXED)])
-    kept = [doc.data["metadata"]["name"] for doc in result.documents if doc.data is not None]
+    """A plain lint finishes the file at once; only the documents set rules read wait for the set
+    pass, and set findings join the finished file afterwards."""
+    linter = Linter(Settings(), keep_text=False, spill=True)
+    result = linter.lint_streamed(SourceText("mixed.yaml", MIXED))
+    assert result.finished and result.documents == [] and result.source.text is None
+    kept = [doc.data["metadata"]["name"] for doc in result.set_documents.values()]
     assert kept == ["llm", "vllm"]  # the engine workload (CS301, CS504) and the Service named vllm (CS504)
     assert result.for_set == {2, 4}
+    assert "CS301" not in {f.code for f in result.findings}
+    linter.complete([result])
+    assert {f.code for f in result.findings} >= {"CS301", "CS504"}
+    assert all(f.position is not None for f in result.findings)
+    assert [f.sort_key() for f in result.findings] == sorted(f.sort_key() for f in result.findings)
+    assert not result.set_documents and not result.set_objects  # nothing outlives the set pass
+
+
+SUPPRESSED_BESIDE_SET_OBJECT = MIXED.replace(
+    "metadata: {name: web}\nspec:\n  template:",
+    "metadata: {name: web, annotations: {cslint.io/ignore: CS201}}\nspec:\n  template:")
+
+
+@pytest.mark.parametrize("spill", [False, True])
+def test_a_file_with_directives_waits_whole_for_the_set_pass(spill):
+    """Filters run once, over a file's own and set findings: a file they act on keeps every
+    document until then. (The annotation on a document no set rule reads used to be lost when
+    the file also held an object a set rule reads: its data was dropped before the filter.)"""
+    assert "CS201" in SUPPRESSED_BESIDE_SET_OBJECT and "cslint.io/ignore" in SUPPRESSED_BESIDE_SET_OBJECT
+    linter = Linter(Settings(), keep_text=False, spill=spill)
+    result = linter.lint_streamed(SourceText("mixed.yaml", SUPPRESSED_BESIDE_SET_OBJECT))
+    assert not result.finished and all(doc.data is not None for doc in result.documents)
+    linter.complete([result])
+    web = [f for f in result.findings if f.object is not None and f.object.name == "web" and f.code == "CS201"]
+    assert len(web) == 1 and web[0].suppressed
+    assert "CS900" not in {f.code for f in result.findings}  # the directive was used
     assert {f.code for f in result.findings} >= {"CS301", "CS504"}
 
 

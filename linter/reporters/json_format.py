@@ -11,17 +11,31 @@ from ..settings import Settings
 
 
 def report(results: list[FileResult], settings: Settings, out: TextIO, **_: object) -> None:
-    findings = [f for r in results for f in r.findings if not f.suppressed]
-    payload = {
-        "version": __version__,
-        "findings": [f.to_json() for f in findings],
-        "summary": {
-            "files": len(results),
-            "findings": len(findings),
-            "by_severity": dict(Counter(str(f.severity) for f in findings)),
-            "by_code": dict(sorted(Counter(f.code for f in findings).items())),
-            "fixable": sum(1 for f in findings if f.fix),
-        },
+    """The bytes `json.dump(payload, indent=2)` would write, streamed: findings are written one at
+    a time (a long run reads them back from disk) and the summary counted on the way."""
+    out.write('{\n  "version": ' + json.dumps(__version__) + ',\n  "findings": [')
+    by_severity: Counter = Counter()
+    by_code: Counter = Counter()
+    fixable = 0
+    for r in results:
+        for f in r.findings:
+            if f.suppressed:
+                continue
+            out.write(("," if by_code else "") + "\n    " + _indented(f.to_json(), "    "))
+            by_severity[str(f.severity)] += 1
+            by_code[f.code] += 1
+            fixable += bool(f.fix)
+    out.write("\n  ]" if by_code else "]")
+    summary = {
+        "files": len(results),
+        "findings": sum(by_code.values()),
+        "by_severity": dict(by_severity),
+        "by_code": dict(sorted(by_code.items())),
+        "fixable": fixable,
     }
-    json.dump(payload, out, indent=2, ensure_ascii=False)
-    out.write("\n")
+    out.write(',\n  "summary": ' + _indented(summary, "  ") + "\n}\n")
+
+
+def _indented(value: object, margin: str) -> str:
+    """`value` as `json.dump(indent=2)` writes it `margin` deep (JSON strings hold no raw newline)."""
+    return json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n" + margin)

@@ -7,30 +7,40 @@ from typing import TextIO
 
 from ..engine import FileResult
 from ..settings import Settings
+from ..spool import shown_count
 from .locations import context
 
 
 def report(results: list[FileResult], settings: Settings, out: TextIO, **_: object) -> None:
-    root = ET.Element("testsuites", name="cslint")
-    total = failures = 0
-    for result in results:
-        findings = [f for f in result.findings if not f.suppressed]
-        suite = ET.SubElement(root, "testsuite", name=result.source.path, tests=str(max(1, len(findings))),
-                              failures=str(len(findings)), errors="0", skipped="0")
-        total += max(1, len(findings))
-        failures += len(findings)
-        if not findings:
-            ET.SubElement(suite, "testcase", name="cslint", classname=result.source.path)
-            continue
-        for f in findings:
-            case = ET.SubElement(suite, "testcase", name=f"{f.code} {f.name} at {f.line}:{f.column}",
-                                 classname=result.source.path, file=result.source.path, line=str(f.line))
-            failure = ET.SubElement(case, "failure", message=f.message, type=f"{f.code} [{f.severity}]")
-            failure.text = (f"{result.source.path}:{f.line}:{f.column}: {f.code} [{f.severity}] "
-                            f"{f.message}{context(f)}" + (f"\nsource: {f.source}" if f.source else ""))
-    root.set("tests", str(total))
-    root.set("failures", str(failures))
-    ET.indent(root)
+    """Streams a suite per file (findings may be read back from disk); the totals on the root come
+    from counts kept when the findings were stored."""
+    shown = [shown_count(r.findings) for r in results]
+    root = ET.Element("testsuites", name="cslint", tests=str(sum(max(1, n) for n in shown)),
+                      failures=str(sum(shown)))
+    head = ET.tostring(root, encoding="unicode")  # <testsuites … />
     out.write('<?xml version="1.0" encoding="UTF-8"?>\n')
-    out.write(ET.tostring(root, encoding="unicode"))
-    out.write("\n")
+    if not results:
+        out.write(head + "\n")
+        return
+    out.write(head[:-3] + ">")
+    for result in results:
+        suite = _suite(result)
+        ET.indent(suite, level=1)
+        out.write("\n  " + ET.tostring(suite, encoding="unicode"))
+    out.write("\n</testsuites>\n")
+
+
+def _suite(result: FileResult) -> ET.Element:
+    findings = [f for f in result.findings if not f.suppressed]
+    suite = ET.Element("testsuite", name=result.source.path, tests=str(max(1, len(findings))),
+                       failures=str(len(findings)), errors="0", skipped="0")
+    if not findings:
+        ET.SubElement(suite, "testcase", name="cslint", classname=result.source.path)
+        return suite
+    for f in findings:
+        case = ET.SubElement(suite, "testcase", name=f"{f.code} {f.name} at {f.line}:{f.column}",
+                             classname=result.source.path, file=result.source.path, line=str(f.line))
+        failure = ET.SubElement(case, "failure", message=f.message, type=f"{f.code} [{f.severity}]")
+        failure.text = (f"{result.source.path}:{f.line}:{f.column}: {f.code} [{f.severity}] "
+                        f"{f.message}{context(f)}" + (f"\nsource: {f.source}" if f.source else ""))
+    return suite

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 from urllib.parse import quote
 
 from ..engine import FileResult
@@ -64,6 +65,10 @@ def context(f: Finding) -> str:
     return f" ({f.object}" + (f", container {f.container}" if f.container else "") + ")"
 
 
-def located_findings(results: list[FileResult]) -> list[tuple[Finding, Location]]:
+def located_findings(results: list[FileResult]) -> Iterator[tuple[Finding, Location]]:
+    """Shown findings in file order, a file at a time (they may be read back from disk)."""
     root = repo_root()
-    return [(f, locate(f, r, root)) for r in results for f in r.findings if not f.suppressed]
+    for r in results:
+        for f in r.findings:
+            if not f.suppressed:
+                yield f, locate(f, r, root)

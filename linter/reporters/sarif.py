@@ -11,7 +11,7 @@ import hashlib
 import json
 import re
 from collections import Counter
-from typing import Any, TextIO
+from typing import Any, Iterator, TextIO
 
 from .. import __version__
 from ..engine import FileResult
@@ -83,31 +83,48 @@ def result_of(f: Finding, where: Location, index: int, line_text: str, seen: Cou
     return out
 
 
-def sarif_log(results: list[FileResult], settings: Settings) -> dict[str, Any]:
-    rules = all_rules(settings)
-    index = {r.code: i for i, r in enumerate(rules)}
-    texts = {r.source.path: (r.source.text or "").splitlines() for r in results}
+RESULTS_HOLE = "\0results\0"  # where the streamed results go in the log's text
+
+
+def sarif_results(results: list[FileResult], settings: Settings) -> Iterator[dict[str, Any]]:
+    """One SARIF result per shown finding, in file order; the fingerprint hashes the finding's line
+    (kept on the finding when the run was asked for SARIF)."""
+    index = {r.code: i for i, r in enumerate(all_rules(settings))}
     seen: Counter = Counter()
-    out = []
     for f, where in located_findings(results):
-        lines = texts.get(f.file, [])
-        line_text = lines[f.line - 1] if not where.mapped and 0 < f.line <= len(lines) else ""
-        out.append(result_of(f, where, index.get(f.code, -1), line_text, seen))
-    for r in out:
-        if r["ruleIndex"] < 0:
-            del r["ruleIndex"]
+        line_text = "" if where.mapped else f.extra.get("line", "")
+        out = result_of(f, where, index.get(f.code, -1), line_text, seen)
+        if out["ruleIndex"] < 0:
+            del out["ruleIndex"]
+        yield out
+
+
+def _log_shell(settings: Settings) -> dict[str, Any]:
     return {
         "$schema": SCHEMA_URI,
         "version": "2.1.0",
         "runs": [{
             "tool": {"driver": {"name": "cslint", "informationUri": INFORMATION_URI, "version": __version__,
                                 "semanticVersion": __version__,
-                                "rules": [rule_descriptor(r.meta, settings) for r in rules]}},
+                                "rules": [rule_descriptor(r.meta, settings) for r in all_rules(settings)]}},
             "originalUriBaseIds": {"%SRCROOT%": {"uri": _dir_uri(repo_root())}},
             "columnKind": "unicodeCodePoints",
-            "results": out,
+            "results": RESULTS_HOLE,
         }],
     }
+
+
+def _write(results: list[FileResult], settings: Settings, out: TextIO) -> None:
+    """The bytes `json.dump(log, indent=2)` would write, with results streamed one at a time."""
+    shell = json.dumps(_log_shell(settings), indent=2, ensure_ascii=False)
+    before, after = shell.split(json.dumps(RESULTS_HOLE), 1)
+    margin = "\n" + before.rsplit("\n", 1)[-1].split('"')[0] + "  "  # the results key's indent, one deeper
+    out.write(before + "[")
+    wrote = False
+    for item in sarif_results(results, settings):
+        out.write(("," if wrote else "") + margin + json.dumps(item, indent=2, ensure_ascii=False).replace("\n", margin))
+        wrote = True
+    out.write((margin[:-2] + "]" if wrote else "]") + after)
 
 
 def _dir_uri(path: str) -> str:
@@ -117,5 +134,5 @@ def _dir_uri(path: str) -> str:
 
 
 def report(results: list[FileResult], settings: Settings, out: TextIO, **_: object) -> None:
-    json.dump(sarif_log(results, settings), out, indent=2, ensure_ascii=False)
+    _write(results, settings, out)
     out.write("\n")

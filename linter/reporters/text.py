@@ -21,13 +21,12 @@ def format_finding(f: Finding) -> str:
     return f"{where}: {f.code} [{f.severity}] {f.message}{context}{marker}"
 
 
-def source_excerpt(f: Finding, text: str | None) -> list[str]:
-    if text is None or f.position is None:
+def source_excerpt(f: Finding) -> list[str]:
+    """The finding's line (its text was kept when the run was asked for excerpts), underlined."""
+    line = f.extra.get("line")
+    if line is None or f.position is None:
         return []
-    lines = text.splitlines()
-    if not 1 <= f.line <= len(lines):
-        return []
-    line = mask_same_width(lines[f.line - 1], f.extra.get("secrets", ()))  # CI logs: no credential
+    line = mask_same_width(line, f.extra.get("secrets", ()))  # CI logs: no credential
     width = max(1, (f.position.end_column - f.column) if f.position.end_line == f.line else len(line) - f.column + 1)
     gutter = f"{f.line:>5} | "
     return [gutter + line, " " * (len(gutter) + f.column - 1) + "^" * width]
@@ -35,26 +34,33 @@ def source_excerpt(f: Finding, text: str | None) -> list[str]:
 
 def report(results: list[FileResult], settings: Settings, out: TextIO, *, show_source: bool = False,
            statistics: bool = False, **_: object) -> None:
-    findings = [f for r in results for f in r.findings if not f.suppressed]
-    texts = {r.source.path: r.source.text for r in results}
-    for f in findings:
-        out.write(format_finding(f) + "\n")
-        if show_source:
-            for line in source_excerpt(f, texts.get(f.file)):
-                out.write(line + "\n")
+    """Streams: one file's findings at a time (they may be read back from disk), counted as written."""
+    counts: Counter = Counter()  # (code, name) → shown
+    fixable: Counter = Counter()  # code → shown with a fix
+    by_sev: Counter = Counter()
+    by_applicability: Counter = Counter()
+    for r in results:
+        for f in r.findings:
+            if f.suppressed:
+                continue
+            out.write(format_finding(f) + "\n")
+            if show_source:
+                for line in source_excerpt(f):
+                    out.write(line + "\n")
+            counts[(f.code, f.name)] += 1
+            by_sev[str(f.severity)] += 1
+            if f.fix:
+                fixable[f.code] += 1
+                by_applicability[f.fix.applicability] += 1
     if statistics:
-        counts = Counter((f.code, f.name) for f in findings)
-        fixable = Counter(f.code for f in findings if f.fix)
         for (code, name), n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
             mark = "[*]" if fixable[code] == n else ("[-]" if fixable[code] else "[ ]")
             out.write(f"{n:>5}\t{code}\t{mark} {name}\n")
-    files = len(results)
-    if findings:
-        by_sev = Counter(str(f.severity) for f in findings)
+    files, total = len(results), sum(by_sev.values())
+    if total:
         detail = ", ".join(f"{by_sev[s]} {s}" for s in ("error", "warning", "info") if by_sev[s])
-        safe = sum(1 for f in findings if f.fix and f.fix.applicability == Applicability.SAFE)
-        unsafe = sum(1 for f in findings if f.fix and f.fix.applicability == Applicability.UNSAFE)
-        out.write(f"Found {len(findings)} finding{'s' if len(findings) != 1 else ''} ({detail}) in {files} "
+        safe, unsafe = by_applicability[Applicability.SAFE], by_applicability[Applicability.UNSAFE]
+        out.write(f"Found {total} finding{'s' if total != 1 else ''} ({detail}) in {files} "
                   f"file{'s' if files != 1 else ''}.\n")
         if safe or unsafe:
             hint = f"[*] {safe} fixable with `cslint --fix`"

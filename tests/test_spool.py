@@ -1,0 +1,84 @@
+"""Findings of finished files wait on disk once a run has many (flat memory), and every report
+reads them back unchanged: each output format is byte-identical to a run that holds everything."""
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cslint import runner, spool
+from cslint.cli import main
+from cslint.engine import Linter
+from cslint.model import Finding, Severity
+
+ROOT = Path(__file__).resolve().parent.parent
+FORMATS = ["text", "json", "sarif", "github", "junit"]
+
+
+def _finding(code: str, severity: Severity, suppressed: bool = False) -> Finding:
+    return Finding(code=code, name="n", severity=severity, message="m", file="f.yaml", document=0,
+                   path="/spec", suppressed=suppressed, extra={"line": "spec:"})
+
+
+def test_findings_stay_in_memory_until_the_budget_is_used_then_go_to_disk():
+    store = spool.Spool(in_memory=3)
+    first = [_finding("CS201", Severity.ERROR), _finding("CS202", Severity.WARNING)]
+    assert store.store(first) is first  # under the budget: the list itself
+    second = [_finding("CS401", Severity.WARNING), _finding("CS402", Severity.ERROR, suppressed=True)]
+    held = store.store(second)
+    assert isinstance(held, spool.Spooled) and len(held) == 2
+    assert list(held) == second and list(held) == second  # read back each time, equal each time
+    assert held[1].suppressed and held[0].extra == {"line": "spec:"}
+    assert (spool.shown_count(held), spool.worst_severity(held)) == (1, Severity.WARNING)
+    assert (spool.shown_count(first), spool.worst_severity(first)) == (2, Severity.ERROR)
+    assert spool.worst_severity(store.store([_finding("CS1", Severity.INFO, suppressed=True)])) is None
+    store.close()
+
+
+def test_empty_lists_never_touch_the_disk():
+    store = spool.Spool(in_memory=0)
+    assert store.store([]) == []
+    assert store._file is None
+
+
+class _HoldEverything(Linter):
+    """The engine as the fixer uses it: every file's text kept, nothing spilled."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.update(spill=False, keep_text=True)
+        super().__init__(*args, **kwargs)
+
+
+def _run(args: list[str]) -> tuple[int, str]:
+    result = CliRunner().invoke(main, args)
+    return result.exit_code, result.output
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_every_report_is_the_same_from_disk(fmt, jobs, monkeypatch):
+    """fixtures/ (≈ 300 files, thousands of findings, set findings, suppressions) with a budget of
+    one finding, so nearly every file's findings are read back from the spool."""
+    args = ["--output-format", fmt, "-j", jobs, str(ROOT / "fixtures")]
+    if fmt == "text":
+        args[:0] = ["--show-source", "--statistics"]
+    monkeypatch.setattr(spool, "IN_MEMORY", 1)
+    stored = []
+    real_store = spool.Spool.store
+    monkeypatch.setattr(spool.Spool, "store", lambda self, fs: stored.append(r := real_store(self, fs)) or r)
+    spilled = _run(args)
+    assert sum(isinstance(s, spool.Spooled) for s in stored) > 100
+    monkeypatch.setattr(runner, "Linter", _HoldEverything)
+    held = _run(args)
+    assert spilled == held
+    assert spilled[0] == 1 and len(spilled[1]) > 100_000
+
+
+def test_the_exit_code_reads_severities_counted_when_stored(monkeypatch, tmp_path):
+    """Every finding on disk: the exit code still follows severities and `--fail-on`."""
+    monkeypatch.setattr(spool, "IN_MEMORY", 0)
+    manifest = str(ROOT / "fixtures" / "CS401" / "shm.yaml")  # three CS401 errors
+    config = tmp_path / "cslint.yaml"
+    config.write_text("severity:\n  CS401: warning\n")
+    assert _run(["--select", "CS401", manifest])[0] == 1
+    assert _run(["--config", str(config), "--select", "CS401", "--fail-on", "error", manifest])[0] == 0
+    assert _run(["--config", str(config), "--select", "CS401", "--fail-on", "warning", manifest])[0] == 1
