@@ -12,6 +12,11 @@ rules:
     fix: {set: llm-serving, safe: false}
 ```
 
+A `fix: {patch: [...]}` is RFC 6902 relative to the selected path. An `add` under a missing
+mapping creates the mapping first (as built-in fixes do), so `add /limits/memory` works on a
+container without `resources`; a list cannot be guessed, so `add /-` under a missing parent, or an
+op that does not apply to the object, leaves the finding unfixed and says why in its message.
+
 The configuration layer keeps the raw `rules:` list in `Settings.extra["custom_rules"]` and
 validates it through `parse_custom_rules` (a bad rule is a `ConfigError`, exit 2, naming the file,
 the rule and the key). Importing this module registers the provider through which `all_rules`

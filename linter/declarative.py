@@ -156,7 +156,8 @@ def _level_node(node: ScopeNode, level: str) -> ScopeNode:
 
 @dataclass(frozen=True)
 class FixTemplate:
-    """A declared fix: set the selected value, remove it, or JSON Patch ops based at its path."""
+    """A declared fix: set the selected value, remove it, or JSON Patch ops based at its path
+    (an `add` under a missing mapping creates it first: `declarative_patch`)."""
 
     applicability: Applicability
     title: str
@@ -176,7 +177,8 @@ class FixTemplate:
             base = selection.missing_path
         else:
             return None
-        return [rebase(op, base) for op in self.patch]
+        from .declarative_patch import complete_patch  # raises PatchRefused, with the reason
+        return complete_patch([rebase(op, base) for op in self.patch], node.data, node.pointer)
 
 
 def rebase(op: dict[str, Any], base: str) -> dict[str, Any]:
@@ -232,7 +234,11 @@ class Declaration:
         message = template.format(value=display(s.value) if s is not None else MISSING_TEXT, path=path)
         fix = None
         if self.fix is not None:
-            ops = self.fix.operations(self.selector, node, s, selection)
+            from .declarative_patch import PatchRefused
+            try:
+                ops = self.fix.operations(self.selector, node, s, selection)
+            except PatchRefused as exc:  # the rule's author learns why `--fix` leaves it
+                ops, message = None, f"{message} (declared fix not applied: {exc})"
             if ops:
                 fix = Fix(self.fix.applicability, tuple(ops), self.fix.title)
         return Violation(message, path, fix, span=s.span if s is not None else None)

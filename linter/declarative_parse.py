@@ -326,7 +326,17 @@ def _patch(raw: Any, selector: Selector) -> tuple[dict[str, Any], ...]:
             if not isinstance(ptr, str) or (ptr and not ptr.startswith("/")):
                 raise DeclarationError(f"{key}.{ptr_key}", "expected a JSON pointer relative to the selected path "
                                                           "(\"\" for the selected value itself, or /child)")
+            _check_dash(ptr, op["op"], f"{key}.{ptr_key}", target=ptr_key == "path")
         if op["op"] in ("add", "replace", "test") and "value" not in op:
             raise DeclarationError(f"{key}.value", "required for this operation")
         ops.append(dict(op))
     return tuple(ops)
+
+
+def _check_dash(pointer: str, op: str, key: str, target: bool) -> None:
+    """`-` names the end of a list: only the last segment of where an add, move or copy puts a value."""
+    parts = pointer.split("/")[1:]
+    for i, part in enumerate(parts):
+        if part == "-" and not (target and op in ("add", "move", "copy") and i == len(parts) - 1):
+            raise DeclarationError(key, "`-` (the end of a list) is only valid as the last segment of the "
+                                        "path of an add, move or copy")

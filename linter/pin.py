@@ -26,6 +26,7 @@ from .lockfile import LockFile, LockFileError, canonical_reference, pin_referenc
 from .model import Applicability, Finding, Fix, Severity
 from .patches import op_replace
 from .prepare import lock_path
+from .settings import Settings
 from .sources import SourceError, SourceText, discover, read_source
 from .workloads import iter_objects
 
@@ -42,6 +43,8 @@ class Reference:
     key: str | None  # canonical lock key; None when it cannot be locked (digest only, invalid)
     pinned: bool  # already carries an @sha256 digest
     valid: bool
+    code: str = "CS201"  # the rule whose lock fix this pin is: its suppressions stop the pin
+    container: str | None = None
 
     def location(self, path: str) -> str:
         pos = self.document.position(self.pointer)
@@ -58,16 +61,36 @@ def references(documents: Iterable[Document]) -> Iterator[Reference]:
             for tpl in obj.templates:
                 for c in tpl.containers:
                     if isinstance(c.data.get("image"), str):
-                        yield _reference(doc, c.at("image"), c.data["image"])
+                        yield _reference(doc, c.at("image"), c.data["image"], "CS201", c.name)
             for _, written, pointer in model_references(obj):
-                yield _reference(doc, pointer, written)
+                yield _reference(doc, pointer, written, "CS104", None)
 
 
-def _reference(doc: Document, pointer: str, written: str) -> Reference:
+def _reference(doc: Document, pointer: str, written: str, code: str, container: str | None) -> Reference:
     text = written.strip()
     image = parse_image(text[len("oci://"):] if text.lower().startswith("oci://") else text)
     return Reference(doc, pointer, written, canonical_reference(written) if image else None,
-                     pinned=bool(image and image.is_pinned), valid=image is not None)
+                     pinned=bool(image and image.is_pinned), valid=image is not None, code=code,
+                     container=container)
+
+
+def unsuppressed(source: SourceText, docs: list[Document], refs: list[Reference],
+                 settings: Settings | None) -> list[Reference]:
+    """The references no directive covers. Each stands in for the CS201/CS104 finding whose lock
+    fix its pin is and goes through the linter's own filter (per-file-ignores, `# cslint:
+    ignore[…]` lines and file headers, `cslint.io/ignore` annotations), so whatever stops
+    `--fix` from pinning a reference stops `cslint pin` too."""
+    if settings is None or not refs:
+        return refs
+    from .suppressions import apply_per_file_ignores, suppress_file
+    result = FileResult(source, docs)
+    stand_ins = [Finding(ref.code, "pin", Severity.INFO, "", source.path, ref.document.index, ref.pointer,
+                         container=ref.container, extra={"document": ref.document}) for ref in refs]
+    result.findings = list(stand_ins)
+    apply_per_file_ignores([result], settings)
+    kept = {id(f) for f in result.findings}
+    suppress_file(result, settings)
+    return [ref for ref, f in zip(refs, stand_ins) if id(f) in kept and not f.suppressed]
 
 
 def is_template(written: str) -> bool:
@@ -81,11 +104,14 @@ def wanted(ref: Reference, update: bool) -> bool:
     return not ref.pinned or (update and ref.key is not None)
 
 
-def pin_findings(path: str, text: str, digests: Mapping[str, str], update: bool) -> FileResult:
-    """The fixer's view of a file: one SAFE `replace` per reference that differs from its pin."""
+def pin_findings(path: str, text: str, digests: Mapping[str, str], update: bool,
+                 settings: Settings | None = None, real_path: str | None = None) -> FileResult:
+    """The fixer's view of a file: one SAFE `replace` per unsuppressed reference that differs from
+    its pin (re-checked on every pass, so a suppressed twin of a pinned image stays as it is)."""
     docs = list(parse_documents(path, text))
-    result = FileResult(SourceText(path, text), docs)
-    for ref in references(docs):
+    source = SourceText(path, text, real_path=real_path)
+    result = FileResult(source, docs)
+    for ref in unsuppressed(source, docs, list(references(docs)), settings):
         digest = digests.get(ref.key) if ref.key and wanted(ref, update) else None
         if digest is None:
             continue
@@ -130,6 +156,7 @@ class PinReport:
     pinned: int = 0
     files: int = 0
     failures: int = 0
+    suppressed: int = 0  # references a suppression directive keeps as written
     write_error: bool = False
 
 
@@ -165,8 +192,8 @@ def run_pin(paths: list[str], opts: dict[str, Any]) -> int:
     except (ConfigError, LockFileError, SourceError, ValueError) as exc:
         raise UsageError(str(exc)) from None
     update = bool(opts.get("update"))
-    found = {src.path: _sorted([r for r in references(parse_documents(src.path, src.text)) if wanted(r, update)])
-             for src in sources if src.text is not None}
+    report = PinReport()
+    found = {src.path: _wanted_in(src, settings, update, report) for src in sources if src.text is not None}
     before = lock.dumps()
     errors = resolve_into(lock, (r.key for refs in found.values() for r in refs if r.key),
                           offline=bool(opts.get("offline")), update=update,
@@ -178,13 +205,21 @@ def run_pin(paths: list[str], opts: dict[str, Any]) -> int:
         except LockFileError as exc:
             raise UsageError(f"{exc}; no file was rewritten") from None
     digests = {key: entry.digest for key, entry in lock}
-    report = PinReport()
     for src in sources:
-        _pin_source(src, found.get(src.path, []), errors, digests, opts, report)
+        _pin_source(src, found.get(src.path, []), errors, digests, opts, report, settings)
     _summary(report, lock, bool(opts.get("diff")))
     if report.write_error:
         return EXIT_ERROR
     return EXIT_FINDINGS if report.failures else EXIT_CLEAN
+
+
+def _wanted_in(src: SourceText, settings: Settings, update: bool, report: PinReport) -> list[Reference]:
+    """The references of one file to resolve and pin: suppressed ones are neither looked up nor reported."""
+    docs = list(parse_documents(src.path, src.text or ""))
+    refs = [r for r in references(docs) if wanted(r, update)]
+    kept = unsuppressed(src, docs, refs, settings)
+    report.suppressed += len(refs) - len(kept)
+    return _sorted(kept)
 
 
 def _sorted(refs: list[Reference]) -> list[Reference]:
@@ -201,7 +236,7 @@ def _fail(line: str, report: PinReport) -> None:
 
 
 def _pin_source(src: SourceText, refs: list[Reference], errors: Mapping[str, str], digests: Mapping[str, str],
-                opts: dict[str, Any], report: PinReport) -> None:
+                opts: dict[str, Any], report: PinReport, settings: Settings) -> None:
     """Pin one file, all or nothing."""
     if src.text is None:
         _fail(f"{src.path}: not pinned: {src.error or 'unreadable'}", report)
@@ -219,7 +254,8 @@ def _pin_source(src: SourceText, refs: list[Reference], errors: Mapping[str, str
                    f"{'s' if len(refs) != 1 else ''} could not be pinned)", err=True)
         return
     update = bool(opts.get("update"))
-    lint: Callable[[str], FileResult] = lambda text: pin_findings(src.path, text, digests, update)
+    lint: Callable[[str], FileResult] = lambda text: pin_findings(src.path, text, digests, update, settings,
+                                                                  src.real_path)
     from .fixer import fix_text
     outcome = fix_text(src.path, src.text, None, Applicability.SAFE, lint=lint)  # type: ignore[arg-type]
     if outcome.error:
@@ -249,9 +285,11 @@ def _summary(report: PinReport, lock: LockFile, diff: bool) -> None:
     s = "s" if report.pinned != 1 else ""
     line = f"{verb} {report.pinned} reference{s} in {report.files} file{'s' if report.files != 1 else ''}"
     line += f"; lock file {lock.path} ({len(lock)} entr{'ies' if len(lock) != 1 else 'y'})"
+    if report.suppressed:
+        line += f"; {report.suppressed} suppressed"
     if report.failures:
         line += f"; {report.failures} error{'s' if report.failures != 1 else ''}"
     click.echo(line, err=True)
 
 
-__all__ = ["pin_cmd", "run_pin", "references", "pin_findings", "resolve_into", "Reference", "PIN_CODE"]
+__all__ = ["pin_cmd", "run_pin", "references", "unsuppressed", "pin_findings", "resolve_into", "Reference", "PIN_CODE"]

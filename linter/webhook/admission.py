@@ -121,7 +121,7 @@ class Admission:
         if skipped:
             return Outcome(response(request, True), skipped)
         try:
-            ops, fixed, held = self._plan(request["object"], self._mutation_baseline(request))
+            ops, fixed, held = self._mutation_plan(request)
         except Exception as exc:
             return self._internal_error(request, exc)
         kept = _annotations(**{"preexisting-not-fixed": _codes(held)})
@@ -193,6 +193,18 @@ class Admission:
         blocking = [f for f in findings if f.severity >= self.settings.fail_on]
         baseline = self.baseline(request) if blocking else None  # lint oldObject only when it matters
         return baseline.split(blocking, request["object"]) if baseline is not None else (blocking, [])
+
+    def _mutation_plan(self, request: dict[str, Any]) -> tuple[list[dict[str, Any]], list[Finding], list[Finding]]:
+        """The patch for this request. When the update leaves the pod templates alone but a fix of
+        what it brings rewrites one (a KServe deploymentMode switched to Knative: the deadline
+        goes into the predictor), the patch rolls the pods itself — so the pre-existing fixes
+        ride along now, not on the re-review of the patched object."""
+        baseline = self._mutation_baseline(request)
+        obj = request["object"]
+        ops, fixed, held = self._plan(obj, baseline)
+        if baseline is not None and ops and templates_change(obj, jsonpatch.apply_patch(obj, ops)):
+            return self._plan(obj, None)
+        return ops, fixed, held
 
     def _mutation_baseline(self, request: dict[str, Any]) -> Baseline | None:
         """What /mutate leaves alone: nothing, unless the update keeps every pod template as it was."""
