@@ -23,6 +23,7 @@ except AttributeError:  # pragma: no cover - depends on the PyYAML build
 MAX_ALIAS_EXPANSION = 100_000  # nodes a document may expand to through aliases
 MAX_DEPTH = 500
 COMPOSE_DEPTH = 10_000  # deeper input would overflow libyaml's recursive composer (C stack)
+# a document marker line; `_markers` finds the same matches faster (tests hold it to this)
 _MARKER = re.compile(r"^(?:---|\.\.\.)(?=[ \t\r\n]|$)", re.M)
 _SOURCE = re.compile(r"^#\s*Source:\s*(\S.*?)\s*$", re.M)
 _CONTENT_LINE = re.compile(r"^(?![ \t]*(?:#|%|$))", re.M)
@@ -186,12 +187,12 @@ class Chunk:
 def split_chunks(text: str) -> list[Chunk]:
     """Cut at document markers; comment-only text before the first marker joins the next chunk."""
     cuts = [0]
-    for m in _MARKER.finditer(text):
-        if m.group(0) == "---":
-            if m.start() not in cuts:
-                cuts.append(m.start())
+    for start, marker in _markers(text):
+        if marker == "---":
+            if start not in cuts:
+                cuts.append(start)
         else:  # `...` ends the current document: cut after its line
-            end = text.find("\n", m.end())
+            end = text.find("\n", start + 3)
             end = len(text) if end < 0 else end + 1
             if end not in cuts:
                 cuts.append(end)
@@ -209,6 +210,21 @@ def split_chunks(text: str) -> list[Chunk]:
         else:
             pending_start = start
     return chunks
+
+
+def _markers(text: str) -> list[tuple[int, str]]:
+    """(offset, marker) of every `---`/`...` that starts a line and ends at a blank or the line's
+    end, in order: what `_MARKER` matches, found with substring search (a line-anchored regex
+    steps through every character of every file)."""
+    found = []
+    for marker in ("---", "..."):
+        i = text.find(marker)
+        while i >= 0:
+            end = i + 3
+            if (i == 0 or text[i - 1] == "\n") and (end == len(text) or text[end] in " \t\r\n"):
+                found.append((i, marker))
+            i = text.find(marker, i + 1)
+    return sorted(found)
 
 
 def _has_content(piece: str) -> bool:
@@ -314,9 +330,9 @@ def join_pointer(parts: list[str | int]) -> str:
 
 def child_node(node: Any, part: str) -> tuple[Any, Any] | None:
     """(key node, value node) of a mapping entry or (None, item) of a sequence item."""
-    if isinstance(node, yaml.MappingNode):
+    if isinstance(node, _MappingNode):
         for k, v in node.value:
-            if isinstance(k, yaml.ScalarNode) and k.value == part:
+            if k.value == part and isinstance(k, _ScalarNode):  # a collection's value is a list
                 return k, v
         return None
     if isinstance(node, yaml.SequenceNode):
@@ -406,7 +422,7 @@ def parse_documents(file: str, text: str) -> Iterator[Document]:
             continue
         doc = Document(file=file, index=index, chunk=chunk, data=data, error=error,
                        _root=root, _composed=root is not None)
-        m = _SOURCE.search(chunk.text)
+        m = _SOURCE.search(chunk.text) if "Source:" in chunk.text else None  # Helm output only
         if m and m.start() < _content_start(chunk.text):
             doc.source = m.group(1)
         index += 1

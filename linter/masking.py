@@ -92,8 +92,7 @@ def _masked(text: str, secrets: tuple[str, ...], hide: Callable[[str], str]) -> 
     for value in secrets:
         if value in text:
             text = text.replace(value, hide(value))
-    lowered = text.lower()
-    if not any(word in lowered for word in _NAME_HINTS):  # both patterns need one of these words
+    if not any(map(text.lower().__contains__, _NAME_HINTS)):  # both patterns need one of these words
         return text
     if "-" in text:
         text = _FLAG_VALUE.sub(lambda m: m.group(1) + m.group(2) + hide(m.group(3)), text)

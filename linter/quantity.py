@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from fractions import Fraction
+from functools import lru_cache
 
 _BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
 _DECIMAL = {"n": Fraction(1, 10**9), "u": Fraction(1, 10**6), "m": Fraction(1, 1000), "": 1,
@@ -32,6 +33,7 @@ def parse_quantity(value: object) -> Fraction | None:
     return base * _DECIMAL[suffix or ""]
 
 
+@lru_cache(maxsize=1024)  # rules format the same few thresholds for every container
 def format_bytes(n: Fraction | int) -> str:
     """Shortest exact binary form (`16Gi`), else the plain number."""
     n = Fraction(n)

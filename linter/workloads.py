@@ -70,8 +70,9 @@ class K8sObject:
     def spec(self) -> dict:
         return as_dict(self.data.get("spec"))
 
-    @property
+    @cached_property
     def ref(self) -> ObjectRef:
+        """Computed once: every finding of the object carries it."""
         return ObjectRef(self.api_version, self.kind, self.namespace, self.name)
 
     def at(self, *parts: str | int) -> str:
@@ -79,8 +80,7 @@ class K8sObject:
 
     @cached_property
     def templates(self) -> list["PodTemplate"]:
-        from .podtemplates import find_pod_templates  # the per-kind table lives there
-        return list(find_pod_templates(self))
+        return list(podtemplates.find_pod_templates(self))  # the per-kind table lives there
 
 
 @dataclass
@@ -242,9 +242,10 @@ class Container:
             return not (backend and backend.value_text == "huggingface")
         return image_mentions(self.image, ENGINE_IMAGE_WORD) or args is not None
 
-    @property
+    @cached_property
     def device(self) -> str:
-        """`gpu`, `tpu`, `cpu`, `neuron` or `unknown`: the device the engine runs on."""
+        """`gpu`, `tpu`, `cpu`, `neuron` or `unknown`: the device the engine runs on (computed
+        once: the engine asks it before every GPU-only rule)."""
         pod = self.template
         if pod.requested("google.com/tpu"):
             return "tpu"
@@ -280,3 +281,8 @@ def iter_objects(data: Any, pointer: str = "", document: Any = None, depth: int 
             yield from iter_objects(item, f"{pointer}/objects/{i}", document, depth + 1)
         return
     yield K8sObject(data, pointer, document)
+
+
+# podtemplates reads the classes above: imported last, used as `podtemplates.…` at call time, so
+# either module may be imported first (a function-level import costs ~1.5 µs on every object)
+from . import podtemplates  # noqa: E402

@@ -26,6 +26,7 @@ from typing import Iterator
 
 from cslint.documents import join_pointer
 from cslint.model import Lever, RuleMeta, Scope, Severity, Violation
+from cslint.schema import validate_object  # stdlib-only at import; the validators load lazily
 from cslint.settings import Settings
 from cslint.workloads import K8sObject
 
@@ -34,9 +35,9 @@ META = RuleMeta(code="CS001", name="schema-violation", lever=Lever.INPUT, severi
 
 
 def check(obj: K8sObject, settings: Settings) -> Iterator[Violation]:
-    if "/" in obj.api_version and "." in obj.group and not obj.group.endswith("k8s.io"):
+    group = obj.group
+    if "." in group and not group.endswith("k8s.io"):
         return  # a custom resource: no bundled schema
-    from cslint.schema import validate_object
     errors = validate_object(obj.data, settings.k8s_version)
     for err in errors or ():
         yield Violation(f"schema (Kubernetes {settings.k8s_version}): {err.message}",

@@ -1,0 +1,50 @@
+"""The lint's fast paths give exactly what the plain definitions give.
+
+Each speed-up replaced a general mechanism with a cheaper one (substring search for a regex, a
+cache for a recomputation); these tests hold the cheap one to the reference.
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+
+from hypothesis import given, settings, strategies as st
+
+from cslint.documents import _MARKER, _markers, split_chunks
+from cslint.masking import mask
+from cslint.quantity import format_bytes
+from cslint.workloads import K8sObject
+
+# texts built from the characters that decide whether a line is a document marker
+_MARKER_TEXT = st.text(alphabet=["-", ".", " ", "\t", "\r", "\n", "a", "#", ":"], max_size=60)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_MARKER_TEXT)
+def test_marker_search_matches_the_marker_regex(text: str) -> None:
+    assert _markers(text) == [(m.start(), m.group(0)) for m in _MARKER.finditer(text)]
+
+
+def test_marker_search_on_the_edge_cases() -> None:
+    text = "---\na: 1\n----\nx---\n--- # c\n...\n...x\n---\r\nb: 2\n..."
+    assert _markers(text) == [(m.start(), m.group(0)) for m in _MARKER.finditer(text)]
+    assert [c.text for c in split_chunks("a: 1\n---\nb: 2\n...\n# tail\n")] == ["a: 1\n", "---\nb: 2\n...\n", "# tail\n"]
+
+
+def test_format_bytes_is_the_same_for_equal_numbers_of_any_type() -> None:
+    assert format_bytes(2**34) == format_bytes(Fraction(2**34)) == "16Gi"
+    assert format_bytes(Fraction(3, 2)) == "1.5"  # cached per value: the int and the Fraction agree
+    assert format_bytes(1536) == "1536" and format_bytes(3 * 2**20) == "3Mi"
+
+
+def test_mask_skips_only_texts_without_a_secret_word() -> None:
+    assert mask("image 'x:1' is not pinned") == "image 'x:1' is not pinned"
+    assert mask("run with --hf-token abcdef123") == "run with --hf-token ****"
+    assert mask("HF_TOKEN=abcdef123 set") == "HF_TOKEN=**** set"
+    assert mask("--API-KEY=abcdef123") == "--API-KEY=****"  # upper case still reaches the patterns
+
+
+def test_object_ref_is_computed_once_and_stays_right() -> None:
+    obj = K8sObject({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "n"}}, "")
+    assert obj.ref is obj.ref
+    assert (obj.ref.kind, obj.ref.name, obj.ref.namespace) == ("Pod", "p", "n")
+    assert [t.spec_pointer for t in obj.templates] == ["/spec"]
