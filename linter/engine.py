@@ -7,16 +7,19 @@ documents that have findings.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from .documents import Document, parse_documents
 from .masking import mask, secret_values
+from . import objectset
+from .objectset import ObjectSet
 from .model import Finding, Lever, Position, Scope, Severity, Violation
 from .registry import Rule, active_rules, get_rule
 from .scaling import ScaleContext, collect_scale_context
 from .settings import Settings
 from .sources import PendingSource, SourceText, loaded
-from .spool import Spool
+from .spool import Parked, Spool
 from .workloads import K8sObject, PodTemplate, iter_objects
 
 PARSE_ERROR_CODE = "CS000"
@@ -24,27 +27,20 @@ PARSE_ERROR_CODE = "CS000"
 CONTEXT_KINDS = ("ScaledObject",)
 
 
-@dataclass
-class ObjectSet:
-    """Every object linted together, for rules that reason across objects."""
-
-    objects: list[K8sObject] = field(default_factory=list)
-
-    def of_kind(self, *kinds: str) -> Iterator[K8sObject]:
-        return (o for o in self.objects if o.kind in kinds)
-
-
-@dataclass
+@dataclass(slots=True)  # one per file of the run: no per-instance dict
 class FileResult:
     source: SourceText
     documents: list[Document]
     # a list while the file is linted; once finished, possibly spooled to disk (`Linter(spill=True)`)
     findings: list[Finding] | Sequence[Finding] = field(default_factory=list)
     finished: bool = False  # filters run and positions resolved
-    for_set: set[int] = field(default_factory=set)  # indexes of `documents` holding objects set rules read
+    # indexes of `documents` holding objects set rules read (most files: the shared empty frozenset)
+    for_set: set[int] | frozenset[int] = frozenset()
     set_objects: list[K8sObject] = field(default_factory=list, repr=False)  # those objects (rebuilt when empty)
-    # a file finished before the set pass keeps only the documents set rules read, by index
+    # a file finished before the set pass keeps only the documents set rules read, by index;
+    # past the run's budget they wait on disk instead
     set_documents: dict[int, Document] = field(default_factory=dict, repr=False)
+    set_parked: Parked | None = field(default=None, repr=False)
 
 
 def without_text(src: SourceText) -> SourceText:
@@ -60,7 +56,7 @@ def release(result: FileResult) -> None:
         doc.release()
     result.documents = []
     result.set_objects = []
-    result.set_documents = {}
+    result.set_documents, result.set_parked = {}, None
     for f in result.findings:
         f.extra.pop("document", None)
 
@@ -91,6 +87,8 @@ class Linter:
         # go to disk until the report reads them
         self.spill = spill
         self.spool = Spool() if spill else None
+        self._set_chars = 0  # document text held in memory for the set pass, up to the budget
+        self._set_budget = objectset.IN_MEMORY_CHARS
         # each finding carries its line's text (`extra["line"]`): source excerpts, SARIF fingerprints
         self.lines = lines
         self.rules = active_rules(settings)
@@ -137,7 +135,8 @@ class Linter:
         if self.keep_data:
             resolve_positions(result)
         elif not result.for_set or (self.spill and not self._filtered(result)):
-            kept, objects = {i: result.documents[i] for i in result.for_set}, result.set_objects
+            kept = {i: result.documents[i] for i in result.for_set} if result.for_set else {}
+            objects = result.set_objects
             self.finish([result])
             for i, doc in enumerate(result.documents):
                 doc.release_tree() if i in kept else doc.release()
@@ -168,7 +167,7 @@ class Linter:
             if id(result) in late:
                 self._join(result, late.pop(id(result)))
             if result.finished:  # the set pass is over
-                result.set_documents, result.set_objects = {}, []
+                result.set_documents, result.set_objects, result.set_parked = {}, [], None
         self.finish(pending)
         if not self.keep_data:  # set-rule findings have positions now: drop their node trees
             for result in pending:
@@ -182,23 +181,37 @@ class Linter:
         return results
 
     def _join(self, result: FileResult, findings: list[Finding]) -> None:
-        """Set findings into a file finished before the set pass (no filter applies to it)."""
-        result.findings = list(result.findings)
-        resolve_positions(FileResult(result.source, [], findings))
-        for f in findings:
-            doc = f.extra.get("document")
-            if self.lines and doc is not None:
-                attach_lines_from(f, doc.chunk.text, doc.chunk.line)
-        result.findings.extend(findings)
+        """Set findings (placed already) into a file finished before the set pass."""
+        result.findings = list(result.findings) + findings
         result.findings.sort(key=Finding.sort_key)
         self.settle(result)
 
+    def _place(self, f: Finding) -> None:
+        """Position and line of a set finding for a finished file, now: its document may be a
+        parked copy that must not live on."""
+        doc = f.extra.pop("document", None)
+        if doc is None:
+            return
+        resolve_position(f, doc)
+        if self.lines:
+            attach_lines_from(f, doc.chunk.text, doc.chunk.line)
+
     def settle(self, result: FileResult) -> None:
-        """A finished file's findings leave the heap when the run spills (see `spool`)."""
-        if self.spool is not None and result.finished and isinstance(result.findings, list):
+        """What a finished file keeps leaves the heap when the run spills (see `spool`): its
+        findings, and, past the budget, the documents it keeps for the set pass."""
+        if self.spool is None or not result.finished:
+            return
+        if isinstance(result.findings, list):
             for f in result.findings:
                 f.extra.pop("document", None)
             result.findings = self.spool.store(result.findings)
+        if result.set_documents:
+            chars = sum(len(doc.chunk.text) for doc in result.set_documents.values())
+            if self._set_chars + chars <= self._set_budget:
+                self._set_chars += chars
+            else:
+                result.set_parked = self.spool.park(result.set_documents)
+                result.set_documents, result.set_objects = {}, []
 
     def lint_in_run(self, src: SourceText) -> FileResult:
         """Lint one file again within the last run (the fixer's re-lint): set rules still see the
@@ -224,11 +237,14 @@ class Linter:
             return result
         docs = self._parse(src) if docs is None else docs
         result = FileResult(src, docs)
+        for_set = set()
         for i, doc in enumerate(docs):
             kept = len(result.set_objects)
             result.findings.extend(self.lint_document(doc, result.set_objects))
             if len(result.set_objects) > kept:
-                result.for_set.add(i)
+                for_set.add(i)
+        if for_set:
+            result.for_set = for_set
         return result
 
     def lint_document(self, doc: Document, set_objects: list[K8sObject] | None = None) -> list[Finding]:
@@ -269,32 +285,50 @@ class Linter:
         found: dict[int, list[Finding]] = {}
         if not rules:
             return found
-        objset = ObjectSet()
-        owner: dict[int, FileResult] = {}
-        for result in results:
-            for obj in self._objects_of(result):
-                objset.objects.append(obj)
-                owner[id(obj)] = result
-        for result in others:  # unchanged files: their objects (and cached pod templates) are reused
-            objset.objects.extend(self._objects_of(result))
+        # unchanged files (the fixer's re-lint) are read, not reported: their owner is None
+        objset = ObjectSet([(partial(self._objects_of, r), r) for r in results]
+                           + [(partial(self._objects_of, r), None) for r in others])
         for rule in rules:
-            for obj, violation in self._safe_check(rule, objset):
-                if id(obj) in owner:
-                    finding = self._finding(rule, violation, obj, violation.container)
-                    found.setdefault(id(owner[id(obj)]), []).append(finding)
+            for owner, finding in self._set_findings(rule, objset):
+                if owner.finished:
+                    self._place(finding)
+                found.setdefault(id(owner), []).append(finding)
         return found
+
+    def _set_findings(self, rule: Rule, objset: ObjectSet) -> list[tuple[FileResult, Finding]]:
+        """One set rule's findings with the file that owns each, made as the rule yields (a parked
+        object lives only as long as its finding needs it)."""
+        out = []
+        try:
+            for obj, violation in rule.check(objset, self.settings) if rule.check else ():
+                owner = getattr(obj, "set_owner", None)
+                if owner is not None:
+                    out.append((owner, self._finding(rule, violation, obj, violation.container)))
+        except RecursionError:
+            return []
+        except Exception as exc:  # a rule bug must not hide other findings
+            raise RuleCrash(rule.code, exc) from exc
+        return out
 
     def _objects_of(self, result: FileResult) -> list[K8sObject]:
         """The objects of `result` some set rule reads: those linted in this process, or rebuilt from
-        the documents kept for them (a worker sends documents back, not objects)."""
+        the documents kept for them (a worker sends documents back, not objects; parked documents
+        are rebuilt on each pass and not cached)."""
+        if result.set_parked is not None:
+            return self._build(result.set_parked.load(), result.for_set)
         if result.for_set and not result.set_objects:
-            documents = result.set_documents or dict(enumerate(result.documents))
-            for i in sorted(result.for_set):
-                for obj in iter_objects(documents[i].data, "", documents[i]):
-                    obj.context = self.context  # type: ignore[attr-defined]
-                    if self._read_by_set(obj):
-                        result.set_objects.append(obj)
+            result.set_objects = self._build(result.set_documents or dict(enumerate(result.documents)),
+                                             result.for_set)
         return result.set_objects
+
+    def _build(self, documents: dict[int, Document], indexes: set[int]) -> list[K8sObject]:
+        out = []
+        for i in sorted(indexes):
+            for obj in iter_objects(documents[i].data, "", documents[i]):
+                obj.context = self.context  # type: ignore[attr-defined]
+                if self._read_by_set(obj):
+                    out.append(obj)
+        return out
 
     def _read_by_set(self, obj: K8sObject) -> bool:
         if self._reads is None:
@@ -390,11 +424,14 @@ def resolve_positions(result: FileResult) -> None:
     """Positions and Helm sources, computed only for findings that need them."""
     for f in result.findings:
         doc: Document | None = f.extra.get("document")
-        if doc is None:
-            continue
-        f.source = doc.source
-        if f.position is None:
-            f.position = doc.position(f.path, f.span, f.key)
+        if doc is not None:
+            resolve_position(f, doc)
+
+
+def resolve_position(f: Finding, doc: Document) -> None:
+    f.source = doc.source
+    if f.position is None:
+        f.position = doc.position(f.path, f.span, f.key)
 
 
 def attach_lines(result: FileResult) -> None:

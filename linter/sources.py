@@ -18,7 +18,7 @@ class SourceError(Exception):
     """A path that cannot be read at all (exit code 2)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SourceText:
     path: str  # as shown in reports
     text: str | None  # decoded text (None when unreadable as text)
@@ -29,7 +29,7 @@ class SourceText:
     real_path: str | None = None  # filesystem path (None for stdin)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PendingSource:
     """A file read only when it is linted (and dropped after): a run over a large repository does
     not hold the repository's text. Reading it can raise SourceError, as `read_source` does."""

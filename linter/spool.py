@@ -1,15 +1,17 @@
-"""Findings of finished files, held off the heap once a run has many: memory stays flat in N.
+"""What a long run must keep until its end, held off the heap past a budget: memory stays flat in N.
 
-A long run's findings are the one output that grows with the tree, and reports walk them in file
-order only once the run is over. The first `IN_MEMORY` findings stay plain lists (a pre-commit run
-never touches the disk); past that, each finished file's findings are pickled to one anonymous
-temporary file and read back, a file at a time, when a report walks them. What a report needs
-before walking (how many findings are shown, the worst severity) is counted when they are stored.
+Two things outlive a file's lint: its findings (reports walk them in file order once the run is
+over) and the documents holding objects set rules read (the set pass needs every file's). The
+first `IN_MEMORY` findings stay plain lists, so a pre-commit run never touches the disk; past that,
+each finished file's findings are pickled to one anonymous temporary file and read back, a file at
+a time, when a report walks them. What a report needs before walking (how many findings are
+shown, the worst severity) is counted when they are stored. Documents are parked the same way by
+the engine once their budget (`objectset.IN_MEMORY_CHARS`) is used.
 """
 from __future__ import annotations
 
 import pickle
-from typing import IO, Iterable, Iterator, Sequence
+from typing import IO, Any, Iterable, Iterator, Sequence
 
 from .model import Finding, Severity
 
@@ -28,18 +30,24 @@ class Spool:
         if not findings or self._held + len(findings) <= self.in_memory:
             self._held += len(findings)
             return findings
+        offset, size = self._write(findings)
+        return Spooled(self, offset, size, len(findings), shown_count(findings), worst_severity(findings))
+
+    def park(self, value: object) -> "Parked":
+        """`value` on disk until `Parked.load` (each load is a fresh copy)."""
+        return Parked(self, *self._write(value))
+
+    def _write(self, value: object) -> tuple[int, int]:
         if self._file is None:
-            import tempfile  # only runs with thousands of findings get here
-            self._file = tempfile.TemporaryFile(prefix="cslint-findings-")
-        data = pickle.dumps(findings, protocol=pickle.HIGHEST_PROTOCOL)
+            import tempfile  # only long runs get here
+            self._file = tempfile.TemporaryFile(prefix="cslint-spool-")
+        data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
         self._file.seek(self._end)
         self._file.write(data)
-        spooled = Spooled(self, self._end, len(data), len(findings), shown_count(findings),
-                          worst_severity(findings))
         self._end += len(data)
-        return spooled
+        return self._end - len(data), len(data)
 
-    def _load(self, offset: int, size: int) -> list[Finding]:
+    def _load(self, offset: int, size: int) -> Any:
         assert self._file is not None
         self._file.seek(offset)
         return pickle.loads(self._file.read(size))
@@ -48,6 +56,14 @@ class Spool:
         if self._file is not None:
             self._file.close()
             self._file = None
+
+
+class Parked:
+    def __init__(self, spool: Spool, offset: int, size: int):
+        self._spool, self._offset, self._size = spool, offset, size
+
+    def load(self) -> Any:
+        return self._spool._load(self._offset, self._size)
 
 
 class Spooled(Sequence[Finding]):

@@ -55,15 +55,13 @@ META = RuleMeta(code="CS301", name="no-warm-buffer", lever=Lever.NODE, severity=
 
 
 def check(objset, settings: Settings) -> Iterator[tuple[K8sObject, Violation]]:  # noqa: ANN001
+    """Buffers and classes first (few), then the engines as a stream (`ObjectSet`)."""
     objects = objset.objects
-    cold = [(e, reason) for e in accelerated_engines(objects)
-            if (reason := scale_to_zero_reason(e.obj, e.template, getattr(e.obj, "context", None)))]
-    if not cold:
-        return
     classes = priority_classes(objects)
     buffers = [b for b in warm_buffers(objects) if _negative(b, classes)]
-    for engine, reason in cold:
-        if any(serves(b, engine) for b in buffers):
+    for engine in accelerated_engines(objects):
+        reason = scale_to_zero_reason(engine.obj, engine.template, getattr(engine.obj, "context", None))
+        if not reason or any(serves(b, engine) for b in buffers):
             continue
         fix = Fix(Applicability.UNSAFE, (), f"Append a warm buffer for {engine.count} {engine.resource}",
                   new_documents=buffer_documents(engine, classes))

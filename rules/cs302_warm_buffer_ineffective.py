@@ -50,32 +50,47 @@ META = RuleMeta(code="CS302", name="warm-buffer-ineffective", lever=Lever.NODE, 
 
 
 def check(objset, settings: Settings) -> Iterator[tuple[K8sObject, Violation]]:  # noqa: ANN001
+    """Classes and buffers first (few); then one stream over the engines (`ObjectSet`), keeping
+    per buffer only the first engine it fails to serve."""
     objects = objset.objects
     classes = priority_classes(objects)
     if not classes:
         return  # a buffer's priority is judged only when its PriorityClass is in the set
-    engines = list(accelerated_engines(objects))
+    judged: list[tuple[WarmBuffer, PriorityClass]] = []
     reported_classes: set[str] = set()
-    never_reported: set[int] = set()
     for buffer in warm_buffers(objects):
         pc = classes.get(buffer.priority_class or "")
         if pc is None or pc.value is None:
             continue
-        served = [e for e in engines if serves(buffer, e)]
-        if pc.value < EXPENDABLE_CUTOFF:
-            if pc.name not in reported_classes:
-                reported_classes.add(pc.name)
-                yield pc.obj, _below_cutoff(pc)
-            continue
-        found = _not_preemptible(buffer, pc, served, classes)
-        if found is not None:
-            yield buffer.obj, found
-        for engine in served:
-            if id(engine.template) not in never_reported:
-                v = _cannot_preempt(engine, buffer, classes)
+        if pc.value >= EXPENDABLE_CUTOFF:
+            judged.append((buffer, pc))
+        elif pc.name not in reported_classes:
+            reported_classes.add(pc.name)
+            yield pc.obj, _below_cutoff(pc)
+    if not judged:
+        return
+    found: dict[int, Violation] = {}  # buffer's index in `judged` → its violation
+    served_any: set[int] = set()
+    reported = None  # the template last reported: one comes once per accelerator it requests
+    for engine in accelerated_engines(objects):
+        preempts = None if engine.template is not reported else False
+        for i, (buffer, pc) in enumerate(judged):
+            if not serves(buffer, engine):
+                continue
+            served_any.add(i)
+            if i not in found:
+                v = _not_preemptible(buffer, pc, engine, classes)
                 if v is not None:
-                    never_reported.add(id(engine.template))
-                    yield engine.obj, v
+                    found[i] = v
+            if preempts is None:
+                preempts = _cannot_preempt(engine, buffer, classes)
+                if preempts is not None:
+                    reported = engine.template
+                    yield engine.obj, preempts
+    for i, (buffer, pc) in enumerate(judged):
+        v = found.get(i) if i in served_any else _below_default(buffer, pc, classes)
+        if v is not None:
+            yield buffer.obj, v
 
 
 def _below_cutoff(pc: PriorityClass) -> Violation:
@@ -86,22 +101,26 @@ def _below_cutoff(pc: PriorityClass) -> Violation:
                      f"node — use {EXPENDABLE_CUTOFF}", pc.obj.at("value"), fix)
 
 
-def _not_preemptible(buffer: WarmBuffer, pc: PriorityClass, served: list[AcceleratedEngine],
+def _not_preemptible(buffer: WarmBuffer, pc: PriorityClass, engine: AcceleratedEngine,
                      classes: dict[str, PriorityClass]) -> Violation | None:
-    path = buffer.template.at("priorityClassName")
-    for engine in served:
-        value, _ = pod_priority(engine.template, classes)
-        if value is not None and pc.value >= value:
-            return Violation(f"warm buffer priority {pc.value} ({pc.name}) is not below the priority {value} of "
-                             f"{engine.obj.kind}/{engine.obj.name or '-'}: it cannot preempt the pause pods, so the "
-                             f"warm node stays taken — give the buffer a negative class (≥ {EXPENDABLE_CUTOFF})", path)
-    if not served:
-        value, default = default_priority(classes)
-        if value is not None and pc.value >= value:
-            who = f"the globalDefault class {default.name}" if default else "the default priority"
-            return Violation(f"warm buffer priority {pc.value} ({pc.name}) is not below {who} ({value}): pods "
-                             f"without a higher class cannot preempt it — use a negative class "
-                             f"(≥ {EXPENDABLE_CUTOFF})", path)
+    """The buffer cannot be preempted by an engine it serves."""
+    value, _ = pod_priority(engine.template, classes)
+    if value is not None and pc.value >= value:
+        return Violation(f"warm buffer priority {pc.value} ({pc.name}) is not below the priority {value} of "
+                         f"{engine.obj.kind}/{engine.obj.name or '-'}: it cannot preempt the pause pods, so the "
+                         f"warm node stays taken — give the buffer a negative class (≥ {EXPENDABLE_CUTOFF})",
+                         buffer.template.at("priorityClassName"))
+    return None
+
+
+def _below_default(buffer: WarmBuffer, pc: PriorityClass, classes: dict[str, PriorityClass]) -> Violation | None:
+    """A buffer serving no engine in the set: it must at least be below pods without a class."""
+    value, default = default_priority(classes)
+    if value is not None and pc.value >= value:
+        who = f"the globalDefault class {default.name}" if default else "the default priority"
+        return Violation(f"warm buffer priority {pc.value} ({pc.name}) is not below {who} ({value}): pods "
+                         f"without a higher class cannot preempt it — use a negative class "
+                         f"(≥ {EXPENDABLE_CUTOFF})", buffer.template.at("priorityClassName"))
     return None
 
 

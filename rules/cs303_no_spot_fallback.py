@@ -52,12 +52,12 @@ META = RuleMeta(code="CS303", name="no-spot-fallback", lever=Lever.NODE, severit
 
 def check(objset, settings: Settings) -> Iterator[tuple[K8sObject, Violation]]:  # noqa: ANN001
     classes = {o.name: o for o in objset.of_kind("ComputeClass") if o.group == "cloud.google.com" and o.name}
-    seen_templates: set[int] = set()
+    last_template = None  # a template requesting two GPU resources comes twice in a row
     checked_classes: set[str] = set()
     for engine in accelerated_engines(objset.objects, GPU_RESOURCES):
-        if id(engine.template) in seen_templates:
+        if engine.template is last_template:
             continue
-        seen_templates.add(id(engine.template))
+        last_template = engine.template
         name = compute_class_of(engine)
         if name is None:
             yield engine.obj, Violation(
