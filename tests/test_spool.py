@@ -1,11 +1,12 @@
-"""Findings of finished files wait on disk once a run has many (flat memory), and every report
-reads them back unchanged: each output format is byte-identical to a run that holds everything."""
+"""Findings of finished files, and the documents set rules read, wait on disk once a run has many
+(flat memory); every report reads them back unchanged: each output format is byte-identical to
+a run that holds everything in memory."""
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from cslint import runner, spool
+from cslint import objectset, runner, spool
 from cslint.cli import main
 from cslint.engine import Linter
 from cslint.model import Finding, Severity
@@ -62,11 +63,14 @@ def test_every_report_is_the_same_from_disk(fmt, jobs, monkeypatch):
     if fmt == "text":
         args[:0] = ["--show-source", "--statistics"]
     monkeypatch.setattr(spool, "IN_MEMORY", 1)
-    stored = []
-    real_store = spool.Spool.store
+    monkeypatch.setattr(objectset, "IN_MEMORY_CHARS", 0)  # every set-read document parked too
+    stored, parked = [], []
+    real_store, real_park = spool.Spool.store, spool.Spool.park
     monkeypatch.setattr(spool.Spool, "store", lambda self, fs: stored.append(r := real_store(self, fs)) or r)
+    monkeypatch.setattr(spool.Spool, "park", lambda self, v: parked.append(r := real_park(self, v)) or r)
     spilled = _run(args)
     assert sum(isinstance(s, spool.Spooled) for s in stored) > 100
+    assert len(parked) > 20 and "CS301" in spilled[1] and "CS302" in spilled[1] and "CS504" in spilled[1]
     monkeypatch.setattr(runner, "Linter", _HoldEverything)
     held = _run(args)
     assert spilled == held
@@ -82,3 +86,20 @@ def test_the_exit_code_reads_severities_counted_when_stored(monkeypatch, tmp_pat
     assert _run(["--select", "CS401", manifest])[0] == 1
     assert _run(["--config", str(config), "--select", "CS401", "--fail-on", "error", manifest])[0] == 0
     assert _run(["--config", str(config), "--select", "CS401", "--fail-on", "warning", manifest])[0] == 1
+
+
+def test_an_object_set_is_a_stream_that_can_be_walked_again_and_names_each_owner():
+    from cslint.workloads import K8sObject
+    builds = []
+
+    def rebuilt():  # like a parked file: new objects on every pass
+        builds.append(1)
+        return [K8sObject({"kind": "Service", "metadata": {"name": "vllm"}}, "")]
+
+    kept = K8sObject({"kind": "PriorityClass", "metadata": {"name": "low"}}, "")
+    objset = objectset.ObjectSet([(rebuilt, "owner-a"), (lambda: [kept], None)])
+    first, second = list(objset.objects), list(objset.objects)
+    assert [o.kind for o in first] == [o.kind for o in second] == ["Service", "PriorityClass"]
+    assert first[0] is not second[0] and first[1] is second[1] and len(builds) == 2
+    assert [o.set_owner for o in second] == ["owner-a", None]
+    assert [o.kind for o in objset.of_kind("PriorityClass")] == ["PriorityClass"]
