@@ -3,24 +3,27 @@
 Edits are computed from PyYAML node positions (code-point offsets into the document chunk):
 a replaced scalar keeps its quoting and, for strings, only the changed substring is rewritten;
 inserted keys and items copy their siblings' indentation and sequence style; removals take
-whole lines. Anything it cannot do exactly raises `EditError`, and the caller reverts.
+whole lines, and a block collection left empty says `{}`/`[]` (emptyblock); flow collections
+are edited entry by entry, around their comments (flowedit). Anything it cannot do exactly
+raises `EditError`, and the caller reverts.
 """
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
 from .documents import child_node, split_pointer
+from .emptyblock import BlockRemovals, item_dash
 from .flowedit import FlowEditError, FlowPlan, Fresh, plan_edits
 from .render import (Style, block, dash_column, detect_style, flow, flow_entry, flow_key, local_style, render_key,
                      render_value, sequence_item, sibling_flow_style)
 from .scalars import encode_fragment, render_literal, render_scalar, source_map
+from .textspan import EditError, canon, common_prefix, common_suffix, construct, content_end, line_after
 
-
-class EditError(Exception):
-    """An operation the text engine cannot apply exactly."""
+__all__ = ["EditError", "TextEdit", "apply_edits", "construct", "content_end", "edits_for", "line_after"]
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,7 @@ class _New:
     order: float
 
 
-class _Editor:
+class _Editor(BlockRemovals):
     def __init__(self, text: str, root: Any):
         if root is None:
             raise EditError("document has no node tree")
@@ -50,6 +53,10 @@ class _Editor:
         self.edits: list[TextEdit] = []
         self.sequences: dict[str, list[Any]] = {}  # current items of block sequences touched so far
         self.plans: dict[int, FlowPlan] = {}  # final entries of flow collections touched so far
+        self.key_counts: dict[int, int] = {}  # keys left in block mappings this batch changed
+        self.emptied: dict[int, tuple[Any, Any, str]] = {}  # (node, key, pointer) of emptied block collections
+        self.inline_emptied: set[int] = set()  # emptied where their only entry stood (`- {}`)
+        self.removed_keys: set[int] = set()  # keys of block mappings this batch removed
 
     # -- navigation ---------------------------------------------------------------------------
     def resolve(self, parts: list[str]) -> tuple[Any, Any]:
@@ -88,14 +95,15 @@ class _Editor:
 
     def finish(self) -> list[TextEdit]:
         """The edits, with those of flow collections written once their final entries are known."""
+        self.write_emptied()
         for plan in self.plans.values():
             style = local_style(self.text, plan.node, self.style)
             try:
-                for start, end, content in plan_edits(self.text, plan, style.comma, style.newline, style.pad,
-                                                      style.json):
-                    self.edit(start, end, content)
+                edits = plan_edits(self.text, plan, style.comma, style.newline, style.pad, style.json)
             except FlowEditError as exc:
                 raise EditError(str(exc)) from None
+            for start, end, content in edits:
+                self.edit(start, end, content)
         return self.edits
 
     # -- operations ---------------------------------------------------------------------------
@@ -113,8 +121,11 @@ class _Editor:
             raise EditError(f"unsupported operation {kind!r}")
 
     def replace(self, parts: list[str], value: Any) -> None:
-        _, node = self.resolve(parts)
+        key, node = self.resolve(parts)
         if isinstance(node, yaml.MappingNode) and isinstance(value, dict) and self.replace_entries(parts, node, value):
+            return
+        if isinstance(node, yaml.SequenceNode) and node.flow_style and isinstance(value, list):
+            self.replace_items(node, value)
             return
         if isinstance(node, yaml.ScalarNode) and not isinstance(value, (dict, list)):
             self.edits.append(self.replace_scalar(node, value))
@@ -122,6 +133,8 @@ class _Editor:
         start, end = node.start_mark.index, content_end(self.text, node)
         if isinstance(node, yaml.ScalarNode) or node.flow_style:
             self.edit(start, end, flow(value, self.style))
+            return
+        if key is not None and self.replace_under_key(key, node, value):
             return
         column = node.start_mark.column
         lines = block(value, column, self.style) if isinstance(value, (dict, list)) and value else None
@@ -136,10 +149,15 @@ class _Editor:
         old = {k.value: v for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.tag.endswith(":str")}
         if len(old) != len(node.value) or not all(isinstance(k, str) for k in value):
             return False
-        if not set(old) & set(value):
+        if not set(old) & set(value) and not node.flow_style:
+            return False
+        if node.flow_style and self.edited_inside(node):
             return False
         saved = (list(self.edits), {k: list(v) for k, v in self.sequences.items()},
-                 {k: p.copy() for k, p in self.plans.items()})
+                 {k: p.copy() for k, p in self.plans.items()}, dict(self.key_counts), dict(self.emptied),
+                 set(self.inline_emptied), set(self.removed_keys))
+        if node.flow_style:  # the value replaces what earlier operations did to its entries
+            self.plan(node).items[:] = list(node.value)
         try:
             for key, new in value.items():
                 if key not in old:
@@ -150,9 +168,35 @@ class _Editor:
                 if key not in value:
                     self.remove(parts + [key])
         except EditError:
-            self.edits, self.sequences, self.plans = saved
+            (self.edits, self.sequences, self.plans, self.key_counts, self.emptied, self.inline_emptied,
+             self.removed_keys) = saved
             return False
         return True
+
+    def replace_items(self, seq: Any, value: list[Any]) -> None:
+        """A flow sequence replaced item by item: items equal to old ones keep their text (and the
+        comments around them), the rest are written in the list's layout (one a line if it was)."""
+        if self.edited_inside(seq):
+            raise EditError("cannot replace a list that an earlier operation of the same fix edited inside")
+        style = local_style(self.text, seq, self.style)
+        olds = list(seq.value)
+        matcher = difflib.SequenceMatcher(None, [canon(construct(n)) for n in olds], [canon(v) for v in value],
+                                          autojunk=False)
+        items: list[Any] = []
+        for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+            if tag == "equal":
+                items += olds[i1:i2]
+            else:
+                items += [Fresh(self.sibling_scalar(seq, v) or flow(v, style), "", v, style) for v in value[j1:j2]]
+        plan = self.plan(seq)
+        plan.items[:] = items
+
+    def edited_inside(self, node: Any) -> bool:
+        """Whether an edit or a changed flow plan of this batch lies inside the node's text."""
+        start, end = node.start_mark.index, node.end_mark.index
+        return (any(start <= e.start < end for e in self.edits) or
+                any(p.node is not node and start <= p.node.start_mark.index < end and p.changed()
+                    for p in self.plans.values()))
 
     def replace_scalar(self, node: Any, value: Any) -> TextEdit:
         start, end = node.start_mark.index, node.end_mark.index
@@ -192,7 +236,8 @@ class _Editor:
         _, parent = self.resolve(parts[:-1])
         last = parts[-1]
         if isinstance(parent, yaml.MappingNode):
-            if child_node(parent, last) is not None and not self.removed_from_flow(parent, last):
+            found = child_node(parent, last)
+            if found is not None and not self.removed_from_flow(parent, last) and id(found[0]) not in self.removed_keys:
                 self.replace(parts, value)
             else:
                 self.add_key(parent, last, value, len(parts) - 1)
@@ -208,6 +253,8 @@ class _Editor:
         if mapping.flow_style:
             self.plan(mapping).items.append(Fresh(flow_entry(key, value, style), flow_key(key, style), value, style))
             return
+        self.refuse_refill(mapping)
+        self.key_counts[id(mapping)] = self.key_counts.get(id(mapping), len(mapping.value)) + 1
         rendered_key = render_key(key, style)
         column = mapping.value[0][0].start_mark.column
         if isinstance(value, (dict, list)) and value:
@@ -227,6 +274,7 @@ class _Editor:
         if seq.flow_style:
             items.insert(pos, Fresh(scalar or flow(value, style), "", value, style))
             return
+        self.refuse_refill(seq)
         first = seq.value[0]
         dash = dash_column(self.text, first)
         if dash is None:
@@ -246,6 +294,8 @@ class _Editor:
         else:
             at = (self.text.rfind("\n", 0, nxt.start_mark.index) + 1 if nxt is not None
                   else line_after(self.text, content_end(self.text, seq)))
+            if nxt is not None and self.text[at:item_dash(self.text, nxt)].strip():
+                raise EditError("cannot insert before an item that shares its line with an outer dash")
             order = self.insert_lines(at, lines, depth)
         items.insert(pos, _New(at, order))
 
@@ -262,15 +312,16 @@ class _Editor:
         return render_scalar(value, quote, force=True)
 
     def remove(self, parts: list[str]) -> None:
-        _, parent = self.resolve(parts[:-1])
-        last = parts[-1]
+        parent_key, parent = self.resolve(parts[:-1])
+        last, pointer = parts[-1], "/" + "/".join(parts[:-1])
         if isinstance(parent, yaml.SequenceNode):
-            items = self.items(parent, "/" + "/".join(parts[:-1]))
+            items = self.items(parent, pointer)
             if not last.isdigit() or int(last) >= len(items) or isinstance(items[int(last)], _New):
                 raise EditError(f"cannot remove item {last}")
-            node = items.pop(int(last))
-            if not parent.flow_style:  # flow items are written out by finish()
-                self.remove_lines(self.text.rfind("\n", 0, node.start_mark.index) + 1, content_end(self.text, node))
+            if parent.flow_style:  # flow items are written out by finish()
+                items.pop(int(last))
+            else:
+                self.remove_item(parent, parent_key, pointer, items, int(last))
             return
         found = child_node(parent, last) if isinstance(parent, yaml.MappingNode) else None
         if found is None:
@@ -280,12 +331,7 @@ class _Editor:
             items = self.plan(parent).items
             items[:] = [e for e in items if not (isinstance(e, tuple) and e[0] is key)]
             return
-        if len(parent.value) == 1:
-            raise EditError("cannot remove the only key of a block mapping")
-        line_start = self.text.rfind("\n", 0, key.start_mark.index) + 1
-        if self.text[line_start:key.start_mark.index].strip():
-            raise EditError("key does not start its line")
-        self.remove_lines(line_start, content_end(self.text, node))
+        self.remove_key(parent, parent_key, pointer, key, node)
 
     # -- text helpers -------------------------------------------------------------------------
     def remove_lines(self, start: int, end: int) -> None:
@@ -316,48 +362,6 @@ def _plain_risky(value: str) -> bool:
 
 def _needs_any_quote(value: str) -> bool:
     return "\n" in value
-
-
-def construct(node: Any) -> Any:
-    """The data of one node, as the safe loader builds it."""
-    return yaml.constructor.SafeConstructor().construct_object(node, deep=True)
-
-
-def common_prefix(a: str, b: str) -> int:
-    n = 0
-    for x, y in zip(a, b):
-        if x != y:
-            break
-        n += 1
-    return n
-
-
-def common_suffix(a: str, b: str) -> int:
-    n = 0
-    for x, y in zip(reversed(a), reversed(b)):
-        if x != y:
-            break
-        n += 1
-    return n
-
-
-def content_end(text: str, node: Any) -> int:
-    """Where a node's own text ends (block collections' end marks run past comments)."""
-    if isinstance(node, yaml.ScalarNode):
-        end = node.end_mark.index
-        if node.style in ("|", ">"):
-            while end > node.start_mark.index and text[end - 1] in " \t\r\n":
-                end -= 1
-        return end
-    if node.flow_style or not node.value:
-        return node.end_mark.index
-    last = node.value[-1]
-    return content_end(text, last[1] if isinstance(last, tuple) else last)
-
-
-def line_after(text: str, offset: int) -> int:
-    nl = text.find("\n", offset)
-    return len(text) if nl < 0 else nl + 1
 
 
 def edits_for(text: str, root: Any, operations: list[dict[str, Any]]) -> list[TextEdit]:

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from cslint.documents import parse_documents
 from cslint.textedit import EditError, apply_edits, edits_for
+from flow_layouts import document
 from test_fix_properties import check_fix_properties
 
 FLOW = Path(__file__).resolve().parent.parent / "fixtures" / "fix" / "flow"  # outside the style matrix
@@ -227,6 +228,8 @@ def operations(draw, data):
 
 
 def _layout(data, kind: str) -> str:
+    if kind in ("yaml-lines", "yaml-comments"):  # hand-wrapped: one entry a line, comments between
+        return document(data, 7 if kind == "yaml-comments" else None)
     if kind == "json-indent":
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     if kind == "json-compact":
@@ -238,7 +241,8 @@ def _layout(data, kind: str) -> str:
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
-@given(data=st.data(), doc=DOCS, kind=st.sampled_from(["json-indent", "json-compact", "yaml-flow", "yaml-padded"]))
+@given(data=st.data(), doc=DOCS, kind=st.sampled_from(["json-indent", "json-compact", "yaml-flow", "yaml-padded",
+                                                       "yaml-lines", "yaml-comments"]))
 def test_random_flow_documents_and_operations(data, doc, kind):
     """Whatever the operations, the text parses to the jsonpatch result; JSON stays JSON; a
     one-line document stays one line (nothing written in block style)."""
@@ -263,16 +267,16 @@ def test_random_flow_documents_and_operations(data, doc, kind):
 
 
 def _edits_then_removes(doc, ops) -> bool:
-    """Whether an operation removes a collection an earlier operation of the batch edited inside
-    (`add /a/1/-` then `remove /a/1`): the text engine refuses that batch (overlapping edits)
-    rather than guess; no rule's fix does it."""
+    """Whether an operation removes or replaces a collection an earlier operation of the batch
+    edited inside (`add /a/1/-` then `remove /a/1`): the text engine refuses that batch
+    (overlapping edits) rather than guess; no rule's fix does it."""
     state, edited = copy.deepcopy(doc), set()
     for op in ops:
         parts = [p.replace("~1", "/").replace("~0", "~") for p in op["path"].split("/")[1:]]
         parent = state
         for part in parts[:-1]:
             parent = parent[int(part)] if isinstance(parent, list) else parent[part]
-        if op["op"] == "remove":
+        if op["op"] in ("remove", "replace"):
             gone = parent[int(parts[-1])] if isinstance(parent, list) else parent[parts[-1]]
             if any(id(node) in edited for node in _nodes(gone)):
                 return True

@@ -1,0 +1,62 @@
+"""Small facts about node text that every edit needs: where a node's text ends, where the next
+line starts, what data a node holds. Shared by the text engine and its helpers."""
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+
+class EditError(Exception):
+    """An operation the text engine cannot apply exactly."""
+
+
+def construct(node: Any) -> Any:
+    """The data of one node, as the safe loader builds it."""
+    return yaml.constructor.SafeConstructor().construct_object(node, deep=True)
+
+
+def canon(value: Any) -> Any:
+    """A hashable form of data that tells 1, 1.0 and True apart, to match list items."""
+    if isinstance(value, dict):
+        return "map", tuple((canon(k), canon(v)) for k, v in value.items())
+    if isinstance(value, list):
+        return "seq", tuple(canon(v) for v in value)
+    return type(value).__name__, value
+
+
+def common_prefix(a: str, b: str) -> int:
+    n = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def common_suffix(a: str, b: str) -> int:
+    n = 0
+    for x, y in zip(reversed(a), reversed(b)):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def content_end(text: str, node: Any) -> int:
+    """Where a node's own text ends (block collections' end marks run past comments)."""
+    if isinstance(node, yaml.ScalarNode):
+        end = node.end_mark.index
+        if node.style in ("|", ">"):
+            while end > node.start_mark.index and text[end - 1] in " \t\r\n":
+                end -= 1
+        return end
+    if node.flow_style or not node.value:
+        return node.end_mark.index
+    last = node.value[-1]
+    return content_end(text, last[1] if isinstance(last, tuple) else last)
+
+
+def line_after(text: str, offset: int) -> int:
+    nl = text.find("\n", offset)
+    return len(text) if nl < 0 else nl + 1
