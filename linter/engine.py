@@ -19,7 +19,7 @@ from .registry import Rule, active_rules, get_rule
 from .scaling import ScaleContext, collect_scale_context
 from .settings import Settings
 from .sources import PendingSource, SourceText, loaded
-from .spool import Parked, Spool
+from .spool import Packed, Parked, Spool
 from .workloads import K8sObject, PodTemplate, iter_objects
 
 PARSE_ERROR_CODE = "CS000"
@@ -36,10 +36,10 @@ class FileResult:
     finished: bool = False  # filters run and positions resolved
     # indexes of `documents` holding objects set rules read (most files: the shared empty frozenset)
     for_set: set[int] | frozenset[int] = frozenset()
-    set_objects: list[K8sObject] = field(default_factory=list, repr=False)  # those objects (rebuilt when empty)
-    # a file finished before the set pass keeps only the documents set rules read, by index;
-    # past the run's budget they wait on disk instead
-    set_documents: dict[int, Document] = field(default_factory=dict, repr=False)
+    # those objects (rebuilt from `documents` when empty); a file finished before the set pass
+    # keeps only them (with their documents and what rules computed on them), and past the run's
+    # budget they wait on disk instead
+    set_objects: list[K8sObject] = field(default_factory=list, repr=False)
     set_parked: Parked | None = field(default=None, repr=False)
 
 
@@ -55,8 +55,7 @@ def release(result: FileResult) -> None:
     for doc in result.documents:
         doc.release()
     result.documents = []
-    result.set_objects = []
-    result.set_documents, result.set_parked = {}, None
+    result.set_objects, result.set_parked = [], None
     for f in result.findings:
         f.extra.pop("document", None)
 
@@ -135,14 +134,13 @@ class Linter:
         if self.keep_data:
             resolve_positions(result)
         elif not result.for_set or (self.spill and not self._filtered(result)):
-            kept = {i: result.documents[i] for i in result.for_set} if result.for_set else {}
             objects = result.set_objects
             self.finish([result])
             for i, doc in enumerate(result.documents):
-                doc.release_tree() if i in kept else doc.release()
-            result.documents = []  # the kept ones live on in `set_documents`
+                doc.release_tree() if i in result.for_set else doc.release()
+            result.documents = []  # the kept ones live on in their objects
             release(result)
-            result.set_documents, result.set_objects = kept, objects
+            result.set_objects = objects
             if not self.keep_text:
                 result.source = without_text(result.source)
             self.settle(result)
@@ -167,7 +165,7 @@ class Linter:
             if id(result) in late:
                 self._join(result, late.pop(id(result)))
             if result.finished:  # the set pass is over
-                result.set_documents, result.set_objects, result.set_parked = {}, [], None
+                result.set_objects, result.set_parked = [], None
         self.finish(pending)
         if not self.keep_data:  # set-rule findings have positions now: drop their node trees
             for result in pending:
@@ -204,14 +202,18 @@ class Linter:
         if isinstance(result.findings, list):
             for f in result.findings:
                 f.extra.pop("document", None)
+        if isinstance(result.findings, (list, Packed)):
             result.findings = self.spool.store(result.findings)
-        if result.set_documents:
-            chars = sum(len(doc.chunk.text) for doc in result.set_documents.values())
+        if result.set_objects:
+            packed = result.set_objects if isinstance(result.set_objects, Packed) else None
+            chars = packed.weight if packed else set_text_size(result.set_objects)
             if self._set_chars + chars <= self._set_budget:
                 self._set_chars += chars
+                if packed:
+                    result.set_objects = self._adopt(packed.unpack())
             else:
-                result.set_parked = self.spool.park(result.set_documents)
-                result.set_documents, result.set_objects = {}, []
+                result.set_parked = self.spool.park(packed or pack_objects(result.set_objects))
+                result.set_objects = []
 
     def lint_in_run(self, src: SourceText) -> FileResult:
         """Lint one file again within the last run (the fixer's re-lint): set rules still see the
@@ -260,6 +262,8 @@ class Linter:
             out.extend(self.lint_object(obj))
             if set_objects is not None and self._read_by_set(obj):
                 set_objects.append(obj)
+            else:
+                obj.dispose()
         return out
 
     def lint_object(self, obj: K8sObject) -> list[Finding]:
@@ -286,8 +290,8 @@ class Linter:
         if not rules:
             return found
         # unchanged files (the fixer's re-lint) are read, not reported: their owner is None
-        objset = ObjectSet([(partial(self._objects_of, r), r) for r in results]
-                           + [(partial(self._objects_of, r), None) for r in others])
+        objset = ObjectSet([(partial(self._objects_of, r), r, _kinds(r)) for r in results]
+                           + [(partial(self._objects_of, r), None, _kinds(r)) for r in others])
         for rule in rules:
             for owner, finding in self._set_findings(rule, objset):
                 if owner.finished:
@@ -315,11 +319,16 @@ class Linter:
         the documents kept for them (a worker sends documents back, not objects; parked documents
         are rebuilt on each pass and not cached)."""
         if result.set_parked is not None:
-            return self._build(result.set_parked.load(), result.for_set)
+            return self._adopt(result.set_parked.load())
         if result.for_set and not result.set_objects:
-            result.set_objects = self._build(result.set_documents or dict(enumerate(result.documents)),
-                                             result.for_set)
+            result.set_objects = self._build(dict(enumerate(result.documents)), result.for_set)
         return result.set_objects
+
+    def _adopt(self, objects: list[K8sObject]) -> list[K8sObject]:
+        """Objects unpickled from a worker or the spool get this run's context back."""
+        for obj in objects:
+            obj.context = self.context  # type: ignore[attr-defined]
+        return objects
 
     def _build(self, documents: dict[int, Document], indexes: set[int]) -> list[K8sObject]:
         out = []
@@ -432,6 +441,25 @@ def resolve_position(f: Finding, doc: Document) -> None:
     f.source = doc.source
     if f.position is None:
         f.position = doc.position(f.path, f.span, f.key)
+
+
+def _kinds(result: FileResult) -> frozenset[str] | None:
+    return result.set_parked.kinds if result.set_parked is not None else None
+
+
+def set_text_size(objects: list[K8sObject]) -> int:
+    """What the set budget counts: the text of the documents kept for set rules."""
+    docs = {id(o.document): o.document for o in objects if o.document is not None}
+    return sum(len(doc.chunk.text) for doc in docs.values())
+
+
+def pack_objects(objects: list[K8sObject]) -> Packed:
+    """Objects for set rules, pickled with what rules computed on them (pod templates, engine
+    arguments: unpickling is ~3× cheaper than rebuilding them) but without the run's context."""
+    for obj in objects:
+        obj.__dict__.pop("context", None)
+        obj.__dict__.pop("set_owner", None)
+    return Packed(objects, set_text_size(objects), kinds=frozenset(o.kind for o in objects))
 
 
 def attach_lines(result: FileResult) -> None:

@@ -20,7 +20,9 @@ from .workloads import K8sObject
 # characters held ~75 MB). The 10k-document bench keeps ~1.2 M characters for ~900 engine objects.
 IN_MEMORY_CHARS = 1_000_000
 
-Member = tuple[Callable[[], Iterable[K8sObject]], Any]  # (one file's objects, its owner or None)
+# (one file's objects, its owner or None, the kinds among them when known: a pass over other
+# kinds skips the file without loading it)
+Member = tuple[Callable[[], Iterable[K8sObject]], Any, "frozenset[str] | None"]
 
 
 class ObjectSet:
@@ -29,15 +31,18 @@ class ObjectSet:
     def __init__(self, members: list[Member] | None = None, objects: Iterable[K8sObject] = ()):
         self._members = list(members or [])
         listed = list(objects)
-        if listed:  # a plain list of objects (the cold-start report, tests)
-            self._members.append((lambda: listed, None))
+        if listed:  # a plain list of objects (tests)
+            self._members.append((lambda: listed, None, None))
 
     @property
     def objects(self) -> Iterable[K8sObject]:
         return _Pass(self._members)
 
     def of_kind(self, *kinds: str) -> Iterator[K8sObject]:
-        return (o for o in self.objects if o.kind in kinds)
+        """The objects of these kinds; files known to hold none are not even loaded."""
+        wanted = frozenset(kinds)
+        members = [m for m in self._members if m[2] is None or m[2] & wanted]
+        return (o for o in _Pass(members) if o.kind in wanted)
 
 
 class _Pass:
@@ -48,7 +53,7 @@ class _Pass:
         self._members = members
 
     def __iter__(self) -> Iterator[K8sObject]:
-        for objects_of, owner in self._members:
+        for objects_of, owner, _ in self._members:
             for obj in objects_of():
                 obj.set_owner = owner  # type: ignore[attr-defined]
                 yield obj

@@ -15,8 +15,9 @@ import os
 from contextlib import contextmanager
 from typing import Iterable, Iterator
 
-from .engine import FileResult, Linter, RuleCrash
+from .engine import FileResult, Linter, RuleCrash, pack_objects
 from .sources import PendingSource, SourceText
+from .spool import Packed
 
 MIN_FILES = 64  # below this, a serial run is faster than starting workers
 BATCHES_PER_JOB = 8  # small batches even out files of different sizes
@@ -39,15 +40,17 @@ def default_jobs() -> int:
 
 
 def lint_parallel(linter: Linter, sources: Iterable[SourceText], jobs: int | None = None) -> list[FileResult]:
-    """`linter.lint_sources(sources)`, with the per-file work spread over `jobs` processes."""
-    with _fewer_collections():
-        return _lint(linter, list(sources), default_jobs() if jobs is None or jobs <= 0 else jobs)
+    """`linter.lint_sources(sources)`, with the per-file work spread over `jobs` processes (a run
+    wraps it, and its report, in `fewer_collections`)."""
+    return _lint(linter, list(sources), default_jobs() if jobs is None or jobs <= 0 else jobs)
 
 
 @contextmanager
-def _fewer_collections() -> Iterator[None]:
+def fewer_collections() -> Iterator[None]:
     """Collect garbage cycles less often during a run, and never scan what exists before it
-    (modules, the sources; also keeps forked workers from touching those pages)."""
+    (modules, the sources; also keeps forked workers from touching those pages). The report
+    too: reading 10k spooled findings back took 0.6 s under the default threshold, 0.13 s
+    without collections (they hold no cycles; refcounting frees them)."""
     before = gc.get_threshold()
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLD)
@@ -99,20 +102,25 @@ def _lint_batch(bounds: tuple[int, int]) -> list[FileResult] | str:
     out: list[FileResult] = []
     try:
         for i in range(*bounds):
-            out.append(_portable(linter.lint_streamed(sources[i]), read_here=isinstance(sources[i], PendingSource)))
+            out.append(_portable(linter.lint_streamed(sources[i]), isinstance(sources[i], PendingSource), linter.spill))
     except RuleCrash as exc:  # its constructor does not survive pickling: send the message
         return str(exc)
     return out
 
 
-def _portable(result: FileResult, read_here: bool) -> FileResult:
+def _portable(result: FileResult, read_here: bool, spill: bool) -> FileResult:
     """What the parent needs back: findings, plus the documents set rules still need, plus the
     source when this worker read it (the parent then never holds the whole tree's text)."""
     if result.finished:
         result.documents = []
         for f in result.findings:
             f.extra.pop("document", None)
+    if result.finished and spill:  # pickled here once: the parent stores the bytes as they come
+        result.findings = Packed.findings(list(result.findings))  # type: ignore[assignment]
+        if result.set_objects:
+            result.set_objects = pack_objects(result.set_objects)  # type: ignore[assignment]
+    else:
+        result.set_objects = []  # the parent rebuilds them from the documents kept for set rules
     if not read_here:
         result.source = None  # type: ignore[assignment]  # the parent has it
-    result.set_objects = []  # the parent rebuilds them from the documents kept for set rules
     return result

@@ -49,6 +49,25 @@ def run_check(paths: list[str], opts: dict[str, Any]) -> int:
     keep_data = fmt == "markdown"  # markdown's cold-start section reads data
     linter = Linter(settings, keep_data=keep_data, keep_text=bool(fixing),
                     spill=not fixing and not keep_data, lines=bool(opts.get("show_source") or fmt == "sarif"))
+    from .parallel import fewer_collections
+    with fewer_collections():
+        results, write_errors, changed = _lint_fix_report(linter, sources, paths, fmt, opts)
+    if write_errors:
+        return EXIT_ERROR
+    if opts.get("diff"):
+        return EXIT_FINDINGS if changed else EXIT_CLEAN
+    if opts.get("exit_zero"):
+        return EXIT_CLEAN
+    worst = (worst_severity(r.findings) for r in results)
+    return EXIT_FINDINGS if any(w is not None and w >= settings.fail_on for w in worst) else EXIT_CLEAN
+
+
+def _lint_fix_report(linter: Linter, sources: list[SourceText | PendingSource], paths: list[str], fmt: str,
+                     opts: dict[str, Any]) -> tuple[list[FileResult], int, bool]:
+    """Lint (spread over processes unless fixing), fix when asked, write the report. Returns the
+    results, the count of write errors and whether a fix changed some text."""
+    fixing = opts.get("fix") or opts.get("diff")
+    settings = linter.settings
     try:
         if fixing or linter.keep_data:  # the fixer re-lints within this run; the report reads data: serial
             results = linter.lint_sources(sources)
@@ -72,14 +91,7 @@ def run_check(paths: list[str], opts: dict[str, Any]) -> int:
     finally:
         if out not in (sys.stdout, sys.stderr):
             out.close()
-    if write_errors:
-        return EXIT_ERROR
-    if opts.get("diff"):
-        return EXIT_FINDINGS if changed else EXIT_CLEAN
-    if opts.get("exit_zero"):
-        return EXIT_CLEAN
-    worst = (worst_severity(r.findings) for r in results)
-    return EXIT_FINDINGS if any(w is not None and w >= settings.fail_on for w in worst) else EXIT_CLEAN
+    return results, write_errors, changed
 
 
 def _sources(paths: list[str], opts: dict[str, Any], max_bytes: int) -> list[SourceText]:

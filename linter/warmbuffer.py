@@ -84,6 +84,19 @@ def priority_classes(objects: Iterable[K8sObject]) -> dict[str, PriorityClass]:
     return out
 
 
+def classes_and_buffers(objset) -> tuple[dict[str, PriorityClass], list[WarmBuffer]]:  # noqa: ANN001
+    """`priority_classes` and `warm_buffers` of a set rule's `ObjectSet` in one pass over the
+    kinds they read (a long run rebuilds parked objects for every pass)."""
+    classes: list[K8sObject] = []
+    buffers: list[WarmBuffer] = []
+    for obj in objset.of_kind("PriorityClass", *BUFFER_KINDS):
+        if obj.kind == "PriorityClass":
+            classes.append(obj)
+        else:
+            buffers.extend(warm_buffers([obj]))
+    return priority_classes(classes), buffers
+
+
 def is_pause_image(image: str) -> bool:
     if "pause" not in image:
         return False

@@ -45,8 +45,8 @@ from typing import Iterator
 from cslint.model import Applicability, Fix, FixAvailability, Lever, RuleMeta, Scope, Severity, Violation
 from cslint.scaling import scale_to_zero_reason
 from cslint.settings import Settings
-from cslint.warmbuffer import (BUFFER_SET_KINDS, accelerated_engines, buffer_documents, in_buffer_set, priority_classes,
-                               serves, warm_buffers)
+from cslint.warmbuffer import (BUFFER_SET_KINDS, accelerated_engines, buffer_documents, classes_and_buffers,
+                               in_buffer_set, serves)
 from cslint.workloads import K8sObject
 
 META = RuleMeta(code="CS301", name="no-warm-buffer", lever=Lever.NODE, severity=Severity.WARNING,
@@ -56,10 +56,9 @@ META = RuleMeta(code="CS301", name="no-warm-buffer", lever=Lever.NODE, severity=
 
 def check(objset, settings: Settings) -> Iterator[tuple[K8sObject, Violation]]:  # noqa: ANN001
     """Buffers and classes first (few), then the engines as a stream (`ObjectSet`)."""
-    objects = objset.objects
-    classes = priority_classes(objects)
-    buffers = [b for b in warm_buffers(objects) if _negative(b, classes)]
-    for engine in accelerated_engines(objects):
+    classes, buffers = classes_and_buffers(objset)
+    buffers = [b for b in buffers if _negative(b, classes)]
+    for engine in accelerated_engines(objset.objects):
         reason = scale_to_zero_reason(engine.obj, engine.template, getattr(engine.obj, "context", None))
         if not reason or any(serves(b, engine) for b in buffers):
             continue

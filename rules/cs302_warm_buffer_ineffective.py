@@ -40,8 +40,8 @@ from typing import Iterator
 from cslint.model import Applicability, Fix, FixAvailability, Lever, RuleMeta, Scope, Severity, Violation
 from cslint.settings import Settings
 from cslint.warmbuffer import (BUFFER_SET_KINDS, EXPENDABLE_CUTOFF, AcceleratedEngine, PriorityClass, WarmBuffer,
-                               accelerated_engines, default_priority, in_buffer_set, pod_priority, priority_classes,
-                               serves, warm_buffers)
+                               accelerated_engines, classes_and_buffers, default_priority, in_buffer_set, pod_priority,
+                               serves)
 from cslint.workloads import K8sObject
 
 META = RuleMeta(code="CS302", name="warm-buffer-ineffective", lever=Lever.NODE, severity=Severity.WARNING,
@@ -52,13 +52,12 @@ META = RuleMeta(code="CS302", name="warm-buffer-ineffective", lever=Lever.NODE, 
 def check(objset, settings: Settings) -> Iterator[tuple[K8sObject, Violation]]:  # noqa: ANN001
     """Classes and buffers first (few); then one stream over the engines (`ObjectSet`), keeping
     per buffer only the first engine it fails to serve."""
-    objects = objset.objects
-    classes = priority_classes(objects)
+    classes, buffers = classes_and_buffers(objset)
     if not classes:
         return  # a buffer's priority is judged only when its PriorityClass is in the set
     judged: list[tuple[WarmBuffer, PriorityClass]] = []
     reported_classes: set[str] = set()
-    for buffer in warm_buffers(objects):
+    for buffer in buffers:
         pc = classes.get(buffer.priority_class or "")
         if pc is None or pc.value is None:
             continue
@@ -72,7 +71,7 @@ def check(objset, settings: Settings) -> Iterator[tuple[K8sObject, Violation]]: 
     found: dict[int, Violation] = {}  # buffer's index in `judged` → its violation
     served_any: set[int] = set()
     reported = None  # the template last reported: one comes once per accelerator it requests
-    for engine in accelerated_engines(objects):
+    for engine in accelerated_engines(objset.objects):
         preempts = None if engine.template is not reported else False
         for i, (buffer, pc) in enumerate(judged):
             if not serves(buffer, engine):

@@ -64,15 +64,16 @@ def test_only_documents_set_rules_read_keep_their_data():
     linter = Linter(Settings(), keep_text=False, spill=True)
     result = linter.lint_streamed(SourceText("mixed.yaml", MIXED))
     assert result.finished and result.documents == [] and result.source.text is None
-    kept = [doc.data["metadata"]["name"] for doc in result.set_documents.values()]
+    kept = [obj.document.data["metadata"]["name"] for obj in result.set_objects]
     assert kept == ["llm", "vllm"]  # the engine workload (CS301, CS504) and the Service named vllm (CS504)
+    assert [obj.document.index for obj in result.set_objects] == [2, 4]
     assert result.for_set == {2, 4}
     assert "CS301" not in {f.code for f in result.findings}
     linter.complete([result])
     assert {f.code for f in result.findings} >= {"CS301", "CS504"}
     assert all(f.position is not None for f in result.findings)
     assert [f.sort_key() for f in result.findings] == sorted(f.sort_key() for f in result.findings)
-    assert not result.set_documents and not result.set_objects  # nothing outlives the set pass
+    assert not result.set_objects and result.set_parked is None  # nothing outlives the set pass
 
 
 SUPPRESSED_BESIDE_SET_OBJECT = MIXED.replace(
