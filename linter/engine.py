@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from functools import partial
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
+from . import objectset
 from .documents import Document, parse_documents
 from .masking import mask, secret_values
-from . import objectset
-from .objectset import ObjectSet
 from .model import Finding, Lever, Position, Scope, Severity, Violation
+from .objectset import ObjectSet, pack_objects, set_reader, set_text_size
+from .placement import attach_lines, attach_lines_from, inside_chunk, resolve_position, resolve_positions
 from .registry import Rule, active_rules, get_rule
 from .scaling import ScaleContext, collect_scale_context
 from .settings import Settings
@@ -132,7 +133,7 @@ class Linter:
         (suppressions, per-file ignores), or when the fixer may re-lint it."""
         result = self.lint_file(loaded(src), docs)
         if self.keep_data:
-            resolve_positions(result)
+            resolve_positions(result.findings)
         elif not result.for_set or (self.spill and not self._filtered(result)):
             objects = result.set_objects
             self.finish([result])
@@ -145,7 +146,7 @@ class Linter:
                 result.source = without_text(result.source)
             self.settle(result)
         else:
-            resolve_positions(result)
+            resolve_positions(result.findings)
             for doc in result.documents:  # filters read every document at the finish
                 doc.release_tree()
         return result
@@ -252,7 +253,7 @@ class Linter:
     def lint_document(self, doc: Document, set_objects: list[K8sObject] | None = None) -> list[Finding]:
         """Findings of one document; its objects some set rule reads are appended to `set_objects`."""
         if doc.error is not None:
-            line, column = _inside_chunk(doc.chunk.text, doc.error.line, doc.error.column)
+            line, column = inside_chunk(doc.chunk.text, doc.error.line, doc.error.column)
             line += doc.chunk.line
             pos = Position(line + 1, column + 1, line + 1, column + 1)
             return [self._parse_finding(doc.file, doc.index, doc.error.message, pos)]
@@ -351,10 +352,10 @@ class Linter:
         for fn in _finding_filters:
             fn(results, self.settings)
         for result in results:
-            resolve_positions(result)
+            resolve_positions(result.findings)
             result.findings.sort(key=Finding.sort_key)
             if self.lines:
-                attach_lines(result)
+                attach_lines(result.findings, result.source.text)
             result.finished = True
 
     # -- helpers ------------------------------------------------------------------------------
@@ -401,86 +402,11 @@ class Linter:
                        position=pos, lever=Lever.INPUT)
 
 
-def set_reader(rules: list[Rule]) -> Callable[[K8sObject], bool] | None:
-    """One predicate: does some set rule read this object (`RuleMeta.reads`, else its `kinds`,
-    else every object)?"""
-    if not rules:
-        return None
-    tests = [rule.meta.reads or _of_kinds(rule.meta.kinds) for rule in rules]
-    return lambda obj: any(test(obj) for test in tests)
-
-
-def _of_kinds(kinds: tuple[str, ...]) -> Callable[[K8sObject], bool]:
-    return (lambda obj: obj.kind in kinds) if kinds else (lambda obj: True)
-
-
 class RuleCrash(Exception):
     def __init__(self, code: str, exc: BaseException):
         super().__init__(f"internal error in rule {code}: {type(exc).__name__}: {exc}")
         self.code = code
 
 
-def _inside_chunk(text: str, line: int, column: int) -> tuple[int, int]:
-    """A parser mark clamped into the text: PyYAML reports end-of-input errors one line past the
-    last line of a file without a final newline."""
-    lines = text.split("\n")
-    if line >= len(lines):
-        return len(lines) - 1, len(lines[-1])
-    return line, min(column, len(lines[line]))
-
-
-def resolve_positions(result: FileResult) -> None:
-    """Positions and Helm sources, computed only for findings that need them."""
-    for f in result.findings:
-        doc: Document | None = f.extra.get("document")
-        if doc is not None:
-            resolve_position(f, doc)
-
-
-def resolve_position(f: Finding, doc: Document) -> None:
-    f.source = doc.source
-    if f.position is None:
-        f.position = doc.position(f.path, f.span, f.key)
-
-
 def _kinds(result: FileResult) -> frozenset[str] | None:
     return result.set_parked.kinds if result.set_parked is not None else None
-
-
-def set_text_size(objects: list[K8sObject]) -> int:
-    """What the set budget counts: the text of the documents kept for set rules."""
-    docs = {id(o.document): o.document for o in objects if o.document is not None}
-    return sum(len(doc.chunk.text) for doc in docs.values())
-
-
-def pack_objects(objects: list[K8sObject]) -> Packed:
-    """Objects for set rules, pickled with what rules computed on them (pod templates, engine
-    arguments: unpickling is ~3× cheaper than rebuilding them) but without the run's context."""
-    for obj in objects:
-        obj.__dict__.pop("context", None)
-        obj.__dict__.pop("set_owner", None)
-    return Packed(objects, set_text_size(objects), kinds=frozenset(o.kind for o in objects))
-
-
-def attach_lines(result: FileResult) -> None:
-    """Each finding keeps the text of its first line, so reports that quote or hash it need not
-    hold the file."""
-    text = result.source.text if result.source is not None else None
-    if text is None or not result.findings:
-        return
-    lines = text.split("\n")
-    for f in result.findings:
-        _attach_line(f, lines, 0)
-
-
-def attach_lines_from(f: Finding, chunk_text: str, first_line: int) -> None:
-    """The same, from the finding's document (the file's text is gone): `first_line` is the
-    document's 0-based line in the file."""
-    _attach_line(f, chunk_text.split("\n"), first_line)
-
-
-def _attach_line(f: Finding, lines: list[str], first_line: int) -> None:
-    """Lines as positions count them: `\n` ends a line, a CR before it is not part of it."""
-    i = f.line - 1 - first_line
-    if 0 <= i < len(lines) and (i < len(lines) - 1 or lines[i]):
-        f.extra["line"] = lines[i].removesuffix("\r")

@@ -11,9 +11,13 @@ not compare objects by `id` across passes — a parked object is a new one on ea
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
+from .spool import Packed
 from .workloads import K8sObject
+
+if TYPE_CHECKING:
+    from .registry import Rule
 
 # document text (characters) whose objects stay in memory for the set pass: with their data,
 # objects and parsed engine arguments they take ~15× that (measured at 50k documents: ~5 M
@@ -57,3 +61,31 @@ class _Pass:
             for obj in objects_of():
                 obj.set_owner = owner  # type: ignore[attr-defined]
                 yield obj
+
+
+def set_reader(rules: list[Rule]) -> Callable[[K8sObject], bool] | None:
+    """One predicate: does some set rule read this object (`RuleMeta.reads`, else its `kinds`,
+    else every object)?"""
+    if not rules:
+        return None
+    tests = [rule.meta.reads or _of_kinds(rule.meta.kinds) for rule in rules]
+    return lambda obj: any(test(obj) for test in tests)
+
+
+def _of_kinds(kinds: tuple[str, ...]) -> Callable[[K8sObject], bool]:
+    return (lambda obj: obj.kind in kinds) if kinds else (lambda obj: True)
+
+
+def set_text_size(objects: list[K8sObject]) -> int:
+    """What the set budget counts: the text of the documents kept for set rules."""
+    docs = {id(o.document): o.document for o in objects if o.document is not None}
+    return sum(len(doc.chunk.text) for doc in docs.values())
+
+
+def pack_objects(objects: list[K8sObject]) -> Packed:
+    """Objects for set rules, pickled with what rules computed on them (pod templates, engine
+    arguments: unpickling is ~3× cheaper than rebuilding them) but without the run's context."""
+    for obj in objects:
+        obj.__dict__.pop("context", None)
+        obj.__dict__.pop("set_owner", None)
+    return Packed(objects, set_text_size(objects), kinds=frozenset(o.kind for o in objects))

@@ -15,7 +15,8 @@ import os
 from contextlib import contextmanager
 from typing import Iterable, Iterator
 
-from .engine import FileResult, Linter, RuleCrash, pack_objects
+from .engine import FileResult, Linter, RuleCrash
+from .objectset import pack_objects
 from .sources import PendingSource, SourceText
 from .spool import Packed
 

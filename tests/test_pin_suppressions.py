@@ -8,8 +8,6 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import pytest
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from test_pin import GZ, _entry, cslint, env, isolated_home, needs_registry  # noqa: E402,F401
@@ -140,7 +138,7 @@ def test_disallow_suppressions_pins_them_all(tmp_path):
 
 
 @needs_registry
-def test_suppressed_reference_is_never_resolved(env, tmp_path):
+def test_suppressed_reference_is_never_resolved(env, tmp_path):  # noqa: F811 - the fixture imported above
     """Against the real registry: a suppressed tag that does not exist is not even asked for."""
     good = env.pushed.gzip_ref
     missing = f"{env.open.host}/cslint/app:no-such-tag"
