@@ -128,9 +128,9 @@ class Linter:
 
     def lint_streamed(self, src: SourceText | PendingSource, docs: list[Document] | None = None) -> FileResult:
         """Lint one file and finish it at once when it can be: memory stays flat in the number of
-        files. A file holding objects set rules read keeps those documents (data, no node tree);
-        it is held whole until the set pass only when a filter must see its set findings too
-        (suppressions, per-file ignores), or when the fixer may re-lint it."""
+        files. A file holding objects set rules read keeps those objects (with their documents'
+        data, no node tree); it is held whole until the set pass only when a filter must see its
+        set findings too (suppressions, per-file ignores), or when the fixer may re-lint it."""
         result = self.lint_file(loaded(src), docs)
         if self.keep_data:
             resolve_positions(result.findings)
@@ -172,7 +172,7 @@ class Linter:
             for result in pending:
                 if self.spool is not None:  # no re-lint will read them (the fixer does not spill)
                     release(result)
-                for doc in result.documents:
+                for doc in result.documents:  # the fixer's re-lint reads their data
                     doc.release_tree()
                 if not self.keep_text:
                     result.source = without_text(result.source)
