@@ -93,9 +93,7 @@ def _annotation_fix(s: Suppression, unused_of: dict[int, list[str]], found: list
     doomed = {x.pointer for x in found if x.kind == "annotation" and x.metadata is s.metadata
               and len(unused_of[id(x)]) == len(x.codes)}
     own = {p for p in doomed if p.startswith(s.metadata_pointer + "/annotations/")}
-    if len(own) >= len(annotations):  # every annotation goes: remove the map itself
-        if len(s.metadata or {}) < 2:
-            return None
+    if len(own) >= len(annotations):  # every annotation goes: remove the map (metadata may become {})
         ops: tuple[dict[str, Any], ...] = ({"op": "remove", "path": s.metadata_pointer + "/annotations"},)
     else:
         ops = ({"op": "remove", "path": s.pointer},)

@@ -150,6 +150,25 @@ def touched_lines(text: str, operations: dict[int, list[dict]],
                 continue
             if node is not None:
                 lines |= _node_lines(doc, node, key)
+        lines |= _emptied_parent_lines(doc, ops)
+    return lines
+
+
+def _emptied_parent_lines(doc, ops: list[dict]) -> set[int]:
+    """The key line of a block collection the batch removes every entry of: it becomes `{}`/`[]`
+    there (`key: {}`), or on the collection's first line when it has no key (a document root)."""
+    removes: dict[str, int] = {}
+    for op in ops:
+        if op["op"] == "remove":
+            parent_path = op["path"].rsplit("/", 1)[0]
+            removes[parent_path] = removes.get(parent_path, 0) + 1
+    lines: set[int] = set()
+    for parent_path, count in removes.items():
+        parent, parent_key, missing = doc.node_at(parent_path)
+        if missing or getattr(parent, "flow_style", True) or count < len(parent.value):
+            continue
+        start = (parent_key or parent).start_mark.index
+        lines.add(doc.chunk.line + doc.chunk.text.count("\n", 0, start))
     return lines
 
 

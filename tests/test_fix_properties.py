@@ -105,3 +105,11 @@ def test_the_kept_lines_check_sees_rewrites_and_tolerates_repeated_lines():
     before = "- a\n  probe:\n    get: x\n- b\n  probe:\n    get: x\n"
     after = "- a\n  probe:\n    get: x\n    failureThreshold: 60\n- b\n  probe:\n    get: x\n    failureThreshold: 60\n"
     assert rewritten_lines(before, after) == set()
+
+
+def test_emptying_a_block_collection_keeps_the_properties():
+    """CS900 removes a pod template's only annotation map: the parent's key line is rewritten to
+    `metadata: {}` (its comment kept), which (d) must count as touched, not as collateral."""
+    path = Path(__file__).resolve().parent.parent / "fixtures" / "CS900" / "only_annotation.yaml"
+    outcome = check_fix_properties(str(path), path.read_text())
+    assert "    metadata: {}  # pod metadata\n" in outcome.text and outcome.fixed.get("CS900") == 1

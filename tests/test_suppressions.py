@@ -104,6 +104,18 @@ def test_cs900_fix_removes_a_wholly_unused_annotation_and_comment():
     assert "cslint.io/ignore:" not in outcome.text and "team: llm" in outcome.text
 
 
+def test_cs900_fix_empties_metadata_that_held_only_the_annotation():
+    """The map goes with its last annotation; the pod template keeps `metadata: {}` and its comment."""
+    text = (FIXTURES.parent.parent / "CS900" / "only_annotation.yaml").read_text()
+    [finding] = [f for f in lint("o.yaml", text) if f.code == "CS900"]
+    assert finding.fix is not None and finding.fix.operations == (
+        {"op": "remove", "path": "/spec/template/metadata/annotations"},)
+    outcome = fix_text("o.yaml", text, Linter(Settings(select=SELECT)), Applicability.SAFE)
+    assert "    metadata: {}  # pod metadata\n    spec:\n" in outcome.text
+    assert "cslint.io/ignore" not in outcome.text and "only the suppression" not in outcome.text
+    assert fix_text("o.yaml", outcome.text, Linter(Settings(select=SELECT)), Applicability.SAFE).text == outcome.text
+
+
 def test_per_file_ignores(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "charts").mkdir()
