@@ -213,8 +213,9 @@ class Linter:
                 if packed:
                     result.set_objects = self._adopt(packed.unpack())
             else:
-                result.set_parked = self.spool.park(packed or pack_objects(result.set_objects))
-                result.set_objects = []
+                packed = packed or pack_objects(result.set_objects)
+                result.set_parked = self.spool.park(packed)
+                result.set_objects = [] if result.set_parked else self._adopt(packed.unpack())
 
     def lint_in_run(self, src: SourceText) -> FileResult:
         """Lint one file again within the last run (the fixer's re-lint): set rules still see the

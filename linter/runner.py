@@ -52,6 +52,8 @@ def run_check(paths: list[str], opts: dict[str, Any]) -> int:
     from .parallel import fewer_collections
     with fewer_collections():
         results, write_errors, changed = _lint_fix_report(linter, sources, paths, fmt, opts)
+    if linter.spool is not None and linter.spool.error:
+        click.echo(f"cslint: warning: {linter.spool.error}", err=True)
     if write_errors:
         return EXIT_ERROR
     if opts.get("diff"):

@@ -25,6 +25,7 @@ class Spool:
         self._held = 0
         self._file: IO[bytes] | None = None
         self._end = 0
+        self.error: str | None = None  # why the disk could not be used: everything stays in memory
 
     def store(self, findings: "list[Finding] | Packed") -> Sequence[Finding]:
         """`findings`, or a handle that reads them back, once the in-memory share is used up."""
@@ -33,21 +34,33 @@ class Spool:
         if not count or self._held + count <= self.in_memory:
             self._held += count
             return packed.unpack() if packed else findings  # type: ignore[union-attr]
-        if packed is None:
-            packed = Packed.findings(findings)  # type: ignore[arg-type]
-        offset, size = self._write(packed.data)
-        return Spooled(self, offset, size, count, packed.shown, packed.worst)
+        as_bytes = packed or Packed.findings(findings)  # type: ignore[arg-type]
+        written = self._write(as_bytes.data)
+        if written is None:
+            return packed.unpack() if packed else findings  # type: ignore[return-value]
+        return Spooled(self, *written, count, as_bytes.shown, as_bytes.worst)
 
-    def park(self, packed: "Packed") -> "Parked":
-        """The packed value on disk until `Parked.load` (each load is a fresh copy)."""
-        return Parked(self, *self._write(packed.data), kinds=packed.kinds)
+    def park(self, packed: "Packed") -> "Parked | None":
+        """The packed value on disk until `Parked.load` (each load is a fresh copy); None when the
+        disk cannot take it (the caller keeps the value)."""
+        written = self._write(packed.data)
+        return None if written is None else Parked(self, *written, kinds=packed.kinds)
 
-    def _write(self, data: bytes) -> tuple[int, int]:
-        if self._file is None:
-            import tempfile  # only long runs get here
-            self._file = tempfile.TemporaryFile(prefix="cslint-spool-")
-        self._file.seek(self._end)
-        self._file.write(data)
+    def _write(self, data: bytes) -> tuple[int, int] | None:
+        """(offset, size) of `data` in the spool file; None once the disk has failed (no usable
+        temporary directory, disk full): a run never fails for want of a spool, it only keeps
+        what it would have written in memory, and says so (`error`)."""
+        if self.error is not None:
+            return None
+        try:
+            if self._file is None:
+                import tempfile  # only long runs get here
+                self._file = tempfile.TemporaryFile(prefix="cslint-spool-")
+            self._file.seek(self._end)
+            self._file.write(data)
+        except OSError as exc:
+            self.error = f"cannot use a temporary file ({exc.strerror or exc}): findings stay in memory"
+            return None
         self._end += len(data)
         return self._end - len(data), len(data)
 

@@ -104,3 +104,22 @@ def test_an_object_set_is_a_stream_that_can_be_walked_again_and_names_each_owner
     assert [o.set_owner for o in second] == ["owner-a", None]
     assert [o.kind for o in objset.of_kind("PriorityClass")] == ["PriorityClass"]
     assert len(builds) == 2  # a file known to hold no PriorityClass is not loaded for that pass
+
+
+def test_no_usable_temporary_directory_keeps_everything_in_memory(monkeypatch):
+    """A full disk or an unwritable TMPDIR must not fail the run: the report is the same, and a
+    warning says why memory was not bounded."""
+    import tempfile
+
+    def no_space(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    args = ["--output-format", "json", "-j", "2", str(ROOT / "fixtures")]
+    expected = CliRunner().invoke(main, args)
+    monkeypatch.setattr(spool, "IN_MEMORY", 0)
+    monkeypatch.setattr(objectset, "IN_MEMORY_CHARS", 0)
+    monkeypatch.setattr(tempfile, "TemporaryFile", no_space)
+    result = CliRunner().invoke(main, args)
+    assert (result.exit_code, result.stdout) == (expected.exit_code, expected.stdout)
+    assert "cslint: warning: cannot use a temporary file (No space left on device)" in result.stderr
+    assert "Traceback" not in result.stderr
