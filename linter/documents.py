@@ -21,7 +21,10 @@ except AttributeError:  # pragma: no cover - depends on the PyYAML build
     _BaseLoader = yaml.SafeLoader
 
 MAX_ALIAS_EXPANSION = 100_000  # nodes a document may expand to through aliases
-MAX_DEPTH = 500
+# nesting a document may have (deeper is CS000): an explicit bound, so the answer does not depend
+# on how deep the caller's stack is (a worker's is deeper than the main process's), with room left
+# for rules that walk data recursively and for pickling (`spool.PICKLE_RECURSION`)
+MAX_DEPTH = 400
 COMPOSE_DEPTH = 10_000  # deeper input would overflow libyaml's recursive composer (C stack)
 # a document marker line; `_markers` finds the same matches faster (tests hold it to this)
 _MARKER = re.compile(r"^(?:---|\.\.\.)(?=[ \t\r\n]|$)", re.M)
@@ -107,7 +110,7 @@ _SCALARS = {tag: fn for tag, fn in yaml.constructor.SafeConstructor.yaml_constru
                        "tag:yaml.org,2002:float", "tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:binary")}
 
 
-def _build(node: Any, loader: Any) -> Any:
+def _build(node: Any, loader: Any, depth: int = 0) -> Any:
     """Python data from an alias-free node tree; the same values SafeConstructor builds, at a
     fraction of its cost (no generators, no per-node bookkeeping; plain strings, most of a
     manifest, are read inline without a call)."""
@@ -120,6 +123,9 @@ def _build(node: Any, loader: Any) -> Any:
         if fn is None:
             raise _Unusual
         return fn(loader, node)
+    if depth > MAX_DEPTH:
+        raise DocumentError("document nested too deeply", node.start_mark.line, node.start_mark.column)
+    depth += 1
     if cls is _MappingNode:
         if node.tag != _MAP:
             raise _Unusual
@@ -130,7 +136,7 @@ def _build(node: Any, loader: Any) -> Any:
             elif key_node.tag == _MERGE:
                 raise _Unusual
             else:
-                key = _build(key_node, loader)
+                key = _build(key_node, loader, depth)
             try:
                 duplicate = key in out
             except TypeError:
@@ -142,11 +148,11 @@ def _build(node: Any, loader: Any) -> Any:
             if value_node.__class__ is _ScalarNode and value_node.tag == _STR:
                 out[key] = value_node.value
             else:
-                out[key] = _build(value_node, loader)
+                out[key] = _build(value_node, loader, depth)
         return out
     if node.tag != _SEQ:
         raise _Unusual
-    return [item.value if item.__class__ is _ScalarNode and item.tag == _STR else _build(item, loader)
+    return [item.value if item.__class__ is _ScalarNode and item.tag == _STR else _build(item, loader, depth)
             for item in node.value]
 
 

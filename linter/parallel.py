@@ -18,7 +18,7 @@ from typing import Iterable, Iterator
 from .engine import FileResult, Linter, RuleCrash
 from .objectset import pack_objects
 from .sources import PendingSource, SourceText
-from .spool import Packed
+from .spool import Packed, dumps, loads
 
 MIN_FILES = 64  # below this, a serial run is faster than starting workers
 BATCHES_PER_JOB = 8  # small batches even out files of different sizes
@@ -79,7 +79,7 @@ def _lint(linter: Linter, sources: list[SourceText | PendingSource], jobs: int) 
             for part in pool.map(_lint_batch, batches(len(sources), count)):  # in order, as they come
                 if isinstance(part, str):  # a rule crashed in a worker
                     raise RuntimeError(part)
-                for result in part:
+                for result in loads(part):
                     if result.source is None:  # the worker left out a text the parent already holds
                         result.source = sources[len(results)]
                     linter.settle(result)
@@ -96,7 +96,9 @@ def batches(n: int, count: int) -> list[tuple[int, int]]:
     return [(a, b) for a, b in zip(bounds, bounds[1:]) if a < b]
 
 
-def _lint_batch(bounds: tuple[int, int]) -> list[FileResult] | str:
+def _lint_batch(bounds: tuple[int, int]) -> bytes | str:
+    """A batch's results, pickled here with room for the deepest document the reader keeps
+    (multiprocessing's own pickling runs at the default recursion limit)."""
     assert _state is not None
     linter, sources = _state
     linter.spool = None  # this forked copy's spool shares the parent's file: the parent stores
@@ -106,7 +108,7 @@ def _lint_batch(bounds: tuple[int, int]) -> list[FileResult] | str:
             out.append(_portable(linter.lint_streamed(sources[i]), isinstance(sources[i], PendingSource), linter.spill))
     except RuleCrash as exc:  # its constructor does not survive pickling: send the message
         return str(exc)
-    return out
+    return dumps(out)
 
 
 def _portable(result: FileResult, read_here: bool, spill: bool) -> FileResult:

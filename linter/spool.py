@@ -11,6 +11,8 @@ the engine once their budget (`objectset.IN_MEMORY_CHARS`) is used.
 from __future__ import annotations
 
 import pickle
+import sys
+from contextlib import contextmanager
 from typing import IO, Any, Iterable, Iterator, Sequence
 
 from .model import Finding, Severity
@@ -67,7 +69,7 @@ class Spool:
     def _load(self, offset: int, size: int) -> Any:
         assert self._file is not None
         self._file.seek(offset)
-        return pickle.loads(self._file.read(size))
+        return loads(self._file.read(size))
 
     def close(self) -> None:
         if self._file is not None:
@@ -75,8 +77,32 @@ class Spool:
             self._file = None
 
 
-def _dumps(value: object) -> bytes:
-    return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+# pickle recurses about twice per level of nesting; the reader turns documents nested deeper than
+# its own recursion allows (~500 levels) into CS000, so this depth covers every document it keeps
+PICKLE_RECURSION = 5_000
+
+
+@contextmanager
+def _deep_enough() -> Iterator[None]:
+    before = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(before, PICKLE_RECURSION))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(before)
+
+
+def dumps(value: object) -> bytes:
+    """Pickled for this run's spool or for its parent process (never for anyone else)."""
+    with _deep_enough():
+        return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def loads(data: bytes) -> Any:
+    """Bytes this run wrote itself (its spool file) or its own forked workers sent: the same trust
+    as multiprocessing's own pickled results."""
+    with _deep_enough():
+        return pickle.loads(data)
 
 
 class Packed:
@@ -88,15 +114,14 @@ class Packed:
 
     def __init__(self, value: object, weight: int, shown: int = 0, worst: Severity | None = None,
                  kinds: frozenset[str] = frozenset()):
-        self.data, self.weight, self.shown, self.worst, self.kinds = _dumps(value), weight, shown, worst, kinds
+        self.data, self.weight, self.shown, self.worst, self.kinds = dumps(value), weight, shown, worst, kinds
 
     @classmethod
     def findings(cls, findings: list[Finding]) -> "Packed":
         return cls(findings, len(findings), shown_count(findings), worst_severity(findings))
 
     def unpack(self) -> Any:
-        """Bytes from this run's own worker, as trusted as multiprocessing's own results."""
-        return pickle.loads(self.data)
+        return loads(self.data)
 
 
 class Parked:

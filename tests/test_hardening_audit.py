@@ -922,14 +922,13 @@ def test_only_safe_yaml_loading_and_no_shell_anywhere_in_the_source():
     yaml_bad = {str(p.relative_to(ROOT)): unsafe_yaml_uses(p.read_text()) for p in SCANNED}
     shell_bad = {str(p.relative_to(ROOT)): shell_risks(p.read_text()) for p in SCANNED}
     assert {k: v for k, v in yaml_bad.items() if v} == {}
-    # One exception, checked: the spool unpickles only what this run wrote to its own anonymous
-    # temporary file (unlinked at creation, no path another process could write to), and what its
-    # own forked workers pickled - the same trust as multiprocessing's own pickled results.
+    # One exception, checked: `spool.loads` unpickles only what this run wrote to its own
+    # anonymous temporary file (unlinked at creation, no path another process could write to), and
+    # what its own forked workers pickled - the same trust as multiprocessing's own results.
     spool = (ROOT / OWN_PICKLE).read_text()
     assert "tempfile.TemporaryFile(" in spool and "open(" not in spool
     assert [spool.splitlines()[n - 1].strip() for n in shell_bad.pop(OWN_PICKLE)] == [
-        "return pickle.loads(self._file.read(size))",
-        "return pickle.loads(self.data)"]
+        "return pickle.loads(data)"]
     assert {k: v for k, v in shell_bad.items() if v} == {}
     assert not [p for p in SCANNED if "ruamel" in p.read_text()]  # one YAML library, loaded one way
 

@@ -123,3 +123,26 @@ def test_no_usable_temporary_directory_keeps_everything_in_memory(monkeypatch):
     assert (result.exit_code, result.stdout) == (expected.exit_code, expected.stdout)
     assert "cslint: warning: cannot use a temporary file (No space left on device)" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_nesting_limit_is_the_same_in_workers_and_survives_pickling(monkeypatch, tmp_path):
+    """Set-read objects are pickled (worker → parent, parked on disk) and pickle recurses per
+    level; the reader's explicit limit (`MAX_DEPTH`) keeps both possible, and gives the same answer
+    whatever the call stack (it used to be RecursionError's, which a worker hit sooner, and a
+    document the reader accepted could crash the pickling: exit 2). The Service named `vllm` is
+    read by CS504."""
+    from cslint.documents import MAX_DEPTH
+    engine = (ROOT / "fixtures" / "CS401" / "shm.yaml").read_text()
+    for i in range(70):  # enough files for worker processes
+        (tmp_path / f"engine{i:02}.yaml").write_text(engine)
+    monkeypatch.setattr(spool, "IN_MEMORY", 0)
+    monkeypatch.setattr(objectset, "IN_MEMORY_CHARS", 0)
+    for depth, parses in ((MAX_DEPTH, True), (MAX_DEPTH + 1, False)):
+        (tmp_path / "service.yaml").write_text("apiVersion: v1\nkind: Service\nmetadata:\n  name: vllm\nspec:\n"
+                                               "  ports: [{port: 8000}]\nextra: " + "[" * depth + "]" * depth + "\n")
+        for jobs in ("1", "2"):
+            result = CliRunner().invoke(main, ["-j", jobs, "--select", "CS504,CS000", str(tmp_path)])
+            assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+            assert ("CS504" in result.output) is parses and ("CS000" in result.output) is not parses
+            if not parses:  # at the node that goes too deep, not at 1:1
+                assert f"service.yaml:7:{8 + MAX_DEPTH}: CS000 [error] document nested too deeply" in result.output
