@@ -1,9 +1,10 @@
 """The objects set rules read, gathered across the files of one run.
 
 Set rules (warm buffers, the `vllm` Service, ComputeClasses…) need objects from many files at
-once, so those objects wait for the set pass. To keep a long run's memory flat, the engine keeps
-their documents in memory only up to `IN_MEMORY_CHARS` of document text; later files' documents
-are parked on disk and their objects rebuilt for each pass a rule makes over the set.
+once, so those objects wait for the set pass. To keep a long run's memory bounded, the engine
+keeps them in memory only up to `IN_MEMORY_CHARS` of their documents' text; later files' objects
+are parked on disk (pickled with what rules computed on them) and loaded again for each pass a
+rule makes over the set.
 
 For rule authors: `objset.objects` is a stream you may iterate several times. Keep what you
 report (and small indexes such as PriorityClasses or buffers); do not hold every object, and do

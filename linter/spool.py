@@ -1,12 +1,13 @@
-"""What a long run must keep until its end, held off the heap past a budget: memory stays flat in N.
+"""What a long run must keep until its end, held off the heap past a budget: memory stays bounded.
 
 Two things outlive a file's lint: its findings (reports walk them in file order once the run is
 over) and the documents holding objects set rules read (the set pass needs every file's). The
 first `IN_MEMORY` findings stay plain lists, so a pre-commit run never touches the disk; past that,
 each finished file's findings are pickled to one anonymous temporary file and read back, a file at
 a time, when a report walks them. What a report needs before walking (how many findings are
-shown, the worst severity) is counted when they are stored. Documents are parked the same way by
-the engine once their budget (`objectset.IN_MEMORY_CHARS`) is used.
+shown, the worst severity) is counted when they are stored. Set-rule objects (with their
+documents) are parked the same way by the engine once their budget (`objectset.IN_MEMORY_CHARS`)
+is used. The file is unlinked from the start: it goes away with the process.
 """
 from __future__ import annotations
 
@@ -71,10 +72,6 @@ class Spool:
         self._file.seek(offset)
         return loads(self._file.read(size))
 
-    def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
 
 
 # pickle recurses about twice per level of nesting; the reader turns documents nested deeper than

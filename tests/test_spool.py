@@ -32,7 +32,6 @@ def test_findings_stay_in_memory_until_the_budget_is_used_then_go_to_disk():
     assert (spool.shown_count(held), spool.worst_severity(held)) == (1, Severity.WARNING)
     assert (spool.shown_count(first), spool.worst_severity(first)) == (2, Severity.ERROR)
     assert spool.worst_severity(store.store([_finding("CS1", Severity.INFO, suppressed=True)])) is None
-    store.close()
 
 
 def test_empty_lists_never_touch_the_disk():
