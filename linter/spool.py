@@ -122,6 +122,8 @@ class Packed:
 
 
 class Parked:
+    __slots__ = ("_spool", "_offset", "_size", "kinds")  # one per parked file
+
     def __init__(self, spool: Spool, offset: int, size: int, kinds: frozenset[str] = frozenset()):
         self._spool, self._offset, self._size = spool, offset, size
         self.kinds = kinds  # of the objects parked, so a pass over other kinds can skip them
@@ -132,6 +134,8 @@ class Parked:
 
 class Spooled(Sequence[Finding]):
     """One file's findings on disk; iterating reads them back (each time: nothing is cached)."""
+
+    __slots__ = ("_spool", "_offset", "_size", "_count", "shown", "worst")  # one per spooled file
 
     def __init__(self, spool: Spool, offset: int, size: int, count: int, shown: int, worst: Severity | None):
         self._spool, self._offset, self._size, self._count = spool, offset, size, count
