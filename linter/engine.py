@@ -304,17 +304,11 @@ class Linter:
     def _set_findings(self, rule: Rule, objset: ObjectSet) -> list[tuple[FileResult, Finding]]:
         """One set rule's findings with the file that owns each, made as the rule yields (a parked
         object lives only as long as its finding needs it)."""
-        out = []
-        try:
-            for obj, violation in rule.check(objset, self.settings) if rule.check else ():
-                owner = getattr(obj, "set_owner", None)
-                if owner is not None:
-                    out.append((owner, self._finding(rule, violation, obj, violation.container)))
-        except RecursionError:
-            return []
-        except Exception as exc:  # a rule bug must not hide other findings
-            raise RuleCrash(rule.code, exc) from exc
-        return out
+        def owned(pair: tuple[K8sObject, Violation]) -> tuple[FileResult, Finding] | None:
+            obj, violation = pair
+            owner = getattr(obj, "set_owner", None)
+            return None if owner is None else (owner, self._finding(rule, violation, obj, violation.container))
+        return [found for found in self._safe_check(rule, objset, owned) if found is not None]
 
     def _objects_of(self, result: FileResult) -> list[K8sObject]:
         """The objects of `result` some set rule reads: those linted in this process, or rebuilt from
@@ -371,11 +365,14 @@ class Linter:
         return [self._finding(rule, violation, obj, violation.container or container)
                 for violation in self._safe_check(rule, target)]
 
-    def _safe_check(self, rule: Rule, target: Any) -> list[Any]:
+    def _safe_check(self, rule: Rule, target: Any, convert: Callable[[Any], Any] | None = None) -> list[Any]:
+        """The rule's violations, each through `convert` as it comes when given; all or nothing:
+        a RecursionError gives none, any other exception is the rule's crash."""
         if rule.check is None:
             return []
         try:
-            return list(rule.check(target, self.settings))
+            found = rule.check(target, self.settings)
+            return list(found) if convert is None else [convert(v) for v in found]
         except RecursionError:
             return []
         except Exception as exc:  # a rule bug must not hide other findings

@@ -33,11 +33,8 @@ Member = tuple[Callable[[], Iterable[K8sObject]], Any, "frozenset[str] | None"]
 class ObjectSet:
     """Every object set rules read, linted together."""
 
-    def __init__(self, members: list[Member] | None = None, objects: Iterable[K8sObject] = ()):
-        self._members = list(members or [])
-        listed = list(objects)
-        if listed:  # a plain list of objects (tests)
-            self._members.append((lambda: listed, None, None))
+    def __init__(self, members: list[Member]):
+        self._members = members
 
     @property
     def objects(self) -> Iterable[K8sObject]:
