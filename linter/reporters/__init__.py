@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 from typing import Callable, TextIO
 
 from ..engine import FileResult
@@ -36,3 +37,9 @@ def get_reporter(name: str) -> Callable[..., None]:
 
 def report(name: str, results: list[FileResult], settings: Settings, out: TextIO, **options: object) -> None:
     get_reporter(name)(results, settings, out, **options)
+
+
+def indented_json(value: object, margin: str) -> str:
+    """`value` as `json.dump(indent=2)` writes it `margin` deep, for reporters that stream the
+    items of a large document one at a time (JSON strings hold no raw newline)."""
+    return json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n" + margin)

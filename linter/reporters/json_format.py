@@ -8,6 +8,7 @@ from typing import TextIO
 from .. import __version__
 from ..engine import FileResult
 from ..settings import Settings
+from . import indented_json
 
 
 def report(results: list[FileResult], settings: Settings, out: TextIO, **_: object) -> None:
@@ -21,7 +22,7 @@ def report(results: list[FileResult], settings: Settings, out: TextIO, **_: obje
         for f in r.findings:
             if f.suppressed:
                 continue
-            out.write(("," if by_code else "") + "\n    " + _indented(f.to_json(), "    "))
+            out.write(("," if by_code else "") + "\n    " + indented_json(f.to_json(), "    "))
             by_severity[str(f.severity)] += 1
             by_code[f.code] += 1
             fixable += bool(f.fix)
@@ -33,9 +34,4 @@ def report(results: list[FileResult], settings: Settings, out: TextIO, **_: obje
         "by_code": dict(sorted(by_code.items())),
         "fixable": fixable,
     }
-    out.write(',\n  "summary": ' + _indented(summary, "  ") + "\n}\n")
-
-
-def _indented(value: object, margin: str) -> str:
-    """`value` as `json.dump(indent=2)` writes it `margin` deep (JSON strings hold no raw newline)."""
-    return json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n" + margin)
+    out.write(',\n  "summary": ' + indented_json(summary, "  ") + "\n}\n")

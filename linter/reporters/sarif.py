@@ -18,6 +18,7 @@ from ..engine import FileResult
 from ..model import Finding, RuleMeta, Severity
 from ..registry import all_rules
 from ..settings import Settings
+from . import indented_json
 from .locations import Location, context, located_findings, repo_root
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -118,13 +119,13 @@ def _write(results: list[FileResult], settings: Settings, out: TextIO) -> None:
     """The bytes `json.dump(log, indent=2)` would write, with results streamed one at a time."""
     shell = json.dumps(_log_shell(settings), indent=2, ensure_ascii=False)
     before, after = shell.split(json.dumps(RESULTS_HOLE), 1)
-    margin = "\n" + before.rsplit("\n", 1)[-1].split('"')[0] + "  "  # the results key's indent, one deeper
+    margin = before.rsplit("\n", 1)[-1].split('"')[0] + "  "  # the results key's indent, one deeper
     out.write(before + "[")
     wrote = False
     for item in sarif_results(results, settings):
-        out.write(("," if wrote else "") + margin + json.dumps(item, indent=2, ensure_ascii=False).replace("\n", margin))
+        out.write(("," if wrote else "") + "\n" + margin + indented_json(item, margin))
         wrote = True
-    out.write((margin[:-2] + "]" if wrote else "]") + after)
+    out.write(("\n" + margin[:-2] + "]" if wrote else "]") + after)
 
 
 def _dir_uri(path: str) -> str:
