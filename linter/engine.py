@@ -17,6 +17,7 @@ from .model import Finding, Lever, Position, Scope, Severity, Violation
 from .objectset import ObjectSet, pack_objects, set_reader, set_text_size
 from .placement import attach_lines, attach_lines_from, inside_chunk, resolve_position, resolve_positions
 from .registry import Rule, active_rules, get_rule
+from .results import RunResults
 from .scaling import ScaleContext, collect_scale_context
 from .settings import Settings
 from .sources import PendingSource, SourceText, loaded
@@ -100,14 +101,22 @@ class Linter:
         self._set_results: dict[str, FileResult] = {}
 
     # -- entry points -------------------------------------------------------------------------
-    def lint_sources(self, sources: Iterable[SourceText | PendingSource]) -> list[FileResult]:
-        sources = list(sources)
+    def lint_sources(self, sources: Iterable[SourceText | PendingSource]) -> Sequence[FileResult]:
+        """Every file's result in order. A spilling run consumes a list it is given (each entry
+        is dropped once linted: its result holds the file's identity from then on)."""
+        sources = sources if isinstance(sources, list) and self.spill else list(sources)
         early = self.collect_context(sources)
-        results = []
+        results = self.new_results()
         for i, src in enumerate(sources):
             src, docs = early.pop(i, (src, None))
+            if self.spill:
+                sources[i] = None  # type: ignore[call-overload]
             results.append(self.lint_streamed(src, docs))
         return self.complete(results)
+
+    def new_results(self) -> "list[FileResult] | RunResults":
+        """Where a run's results go: a spilling run keeps few of them as objects."""
+        return RunResults(self.spool) if self.spool is not None else []
 
     def collect_context(self, sources: list[SourceText | PendingSource]
                         ) -> dict[int, tuple[SourceText, list[Document]]]:
@@ -154,17 +163,21 @@ class Linter:
     def _filtered(self, result: FileResult) -> bool:
         return any(applies(result, self.settings) for applies in _filter_applies)
 
-    def complete(self, results: list[FileResult]) -> list[FileResult]:
+    def complete(self, results: "list[FileResult] | RunResults") -> "Sequence[FileResult]":
         """Set rules over the files kept for them; then filters and positions for the files held
-        whole, while set findings join the files already finished."""
-        self._set_results = {r.source.path: r for r in results if r.for_set}
-        pending = [r for r in results if not r.finished]
-        late = self.lint_set([r for r in results if r.for_set])
+        whole, while set findings join the files already finished. Files a spilling run has
+        already written away are done: none of this reads them."""
+        live = list(results.live()) if isinstance(results, RunResults) else results
+        self._set_results = {r.source.path: r for r in live if r.for_set}
+        pending = [r for r in live if not r.finished]
+        late = self.lint_set([r for r in live if r.for_set])
+        joined = []
         for result in pending:
             result.findings.extend(late.pop(id(result), ()))
-        for result in results:
+        for result in live:
             if id(result) in late:
                 self._join(result, late.pop(id(result)))
+                joined.append(result)
             if result.finished:  # the set pass is over
                 result.set_objects, result.set_parked = [], None
         self.finish(pending)
@@ -177,13 +190,14 @@ class Linter:
                 if not self.keep_text:
                     result.source = without_text(result.source)
                 self.settle(result)
+        if isinstance(results, RunResults):
+            results.refile(pending + joined)
         return results
 
     def _join(self, result: FileResult, findings: list[Finding]) -> None:
         """Set findings (placed already) into a file finished before the set pass."""
         result.findings = list(result.findings) + findings
         result.findings.sort(key=Finding.sort_key)
-        self.settle(result)
 
     def _place(self, f: Finding) -> None:
         """Position and line of a set finding for a finished file, now: its document may be a
@@ -196,15 +210,13 @@ class Linter:
             attach_lines_from(f, doc.chunk.text, doc.chunk.line)
 
     def settle(self, result: FileResult) -> None:
-        """What a finished file keeps leaves the heap when the run spills (see `spool`): its
-        findings, and, past the budget, the documents it keeps for the set pass."""
+        """What a finished file keeps for the set pass leaves the heap past its budget when the
+        run spills (see `spool`); the file's record and findings are `RunResults`'s."""
         if self.spool is None or not result.finished:
             return
-        if isinstance(result.findings, list):
+        if isinstance(result.findings, list):  # their findings' budget: `RunResults`
             for f in result.findings:
                 f.extra.pop("document", None)
-        if isinstance(result.findings, (list, Packed)):
-            result.findings = self.spool.store(result.findings)
         if result.set_objects:
             packed = result.set_objects if isinstance(result.set_objects, Packed) else None
             chars = packed.weight if packed else set_text_size(result.set_objects)

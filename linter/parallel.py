@@ -13,7 +13,7 @@ from __future__ import annotations
 import gc
 import os
 from contextlib import contextmanager
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Sequence
 
 from .engine import FileResult, Linter, RuleCrash
 from .objectset import pack_objects
@@ -40,10 +40,11 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def lint_parallel(linter: Linter, sources: Iterable[SourceText], jobs: int | None = None) -> list[FileResult]:
+def lint_parallel(linter: Linter, sources: Iterable[SourceText], jobs: int | None = None) -> Sequence[FileResult]:
     """`linter.lint_sources(sources)`, with the per-file work spread over `jobs` processes (a run
-    wraps it, and its report, in `fewer_collections`)."""
-    return _lint(linter, list(sources), default_jobs() if jobs is None or jobs <= 0 else jobs)
+    wraps it, and its report, in `fewer_collections`). Like it, a spilling run consumes a list."""
+    sources = sources if isinstance(sources, list) and linter.spill else list(sources)
+    return _lint(linter, sources, default_jobs() if jobs is None or jobs <= 0 else jobs)
 
 
 @contextmanager
@@ -62,7 +63,7 @@ def fewer_collections() -> Iterator[None]:
         gc.unfreeze()
 
 
-def _lint(linter: Linter, sources: list[SourceText | PendingSource], jobs: int) -> list[FileResult]:
+def _lint(linter: Linter, sources: list[SourceText | PendingSource], jobs: int) -> Sequence[FileResult]:
     if jobs <= 1 or len(sources) < MIN_FILES:
         return linter.lint_sources(sources)
     import multiprocessing  # only for large runs: ~10 ms of imports a single file does not need
@@ -74,14 +75,17 @@ def _lint(linter: Linter, sources: list[SourceText | PendingSource], jobs: int) 
     try:
         from concurrent.futures import ProcessPoolExecutor
         count = max(jobs * BATCHES_PER_JOB, -(-len(sources) // MAX_BATCH_FILES))
-        results: list[FileResult] = []
+        results = linter.new_results()
         with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
             for part in pool.map(_lint_batch, batches(len(sources), count)):  # in order, as they come
                 if isinstance(part, str):  # a rule crashed in a worker
                     raise RuntimeError(part)
                 for result in loads(part):
+                    i = len(results)
                     if result.source is None:  # the worker left out a text the parent already holds
-                        result.source = sources[len(results)]
+                        result.source = sources[i]
+                    if linter.spill:  # the workers have their own copy: the result holds it now
+                        sources[i] = None  # type: ignore[call-overload]
                     linter.settle(result)
                     results.append(result)
     finally:

@@ -11,7 +11,7 @@ from .cli import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, UsageError, base_setting
 from .config import ConfigError
 from .engine import FileResult, Linter, RuleCrash
 from .reporters import FORMATS, report
-from .spool import worst_severity
+from .results import file_counts
 from .sources import MAX_FILE_BYTES, PendingSource, SourceError, SourceText, decode, discover, loaded, pending_source
 
 if TYPE_CHECKING:
@@ -60,7 +60,7 @@ def run_check(paths: list[str], opts: dict[str, Any]) -> int:
         return EXIT_FINDINGS if changed else EXIT_CLEAN
     if opts.get("exit_zero"):
         return EXIT_CLEAN
-    worst = (worst_severity(r.findings) for r in results)
+    worst = (w for _, w in file_counts(results))  # a spilled run's ledger knows without reading
     return EXIT_FINDINGS if any(w is not None and w >= settings.fail_on for w in worst) else EXIT_CLEAN
 
 

@@ -7,7 +7,8 @@ each finished file's findings are pickled to one anonymous temporary file and re
 a time, when a report walks them. What a report needs before walking (how many findings are
 shown, the worst severity) is counted when they are stored. Set-rule objects (with their
 documents) are parked the same way by the engine once their budget (`objectset.IN_MEMORY_CHARS`)
-is used. The file is unlinked from the start: it goes away with the process.
+is used, and whole per-file records by `results.RunResults` past its own budget. The file is
+unlinked from the start: it goes away with the process.
 """
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ class Spool:
             self._held += count
             return packed.unpack() if packed else findings  # type: ignore[union-attr]
         as_bytes = packed or Packed.findings(findings)  # type: ignore[arg-type]
-        written = self._write(as_bytes.data)
+        written = self.write(as_bytes.data)
         if written is None:
             return packed.unpack() if packed else findings  # type: ignore[return-value]
         return Spooled(self, *written, count, as_bytes.shown, as_bytes.worst)
@@ -46,10 +47,10 @@ class Spool:
     def park(self, packed: "Packed") -> "Parked | None":
         """The packed value on disk until `Parked.load` (each load is a fresh copy); None when the
         disk cannot take it (the caller keeps the value)."""
-        written = self._write(packed.data)
+        written = self.write(packed.data)
         return None if written is None else Parked(self, *written, kinds=packed.kinds)
 
-    def _write(self, data: bytes) -> tuple[int, int] | None:
+    def write(self, data: bytes) -> tuple[int, int] | None:
         """(offset, size) of `data` in the spool file; None once the disk has failed (no usable
         temporary directory, disk full): a run never fails for want of a spool, it only keeps
         what it would have written in memory, and says so (`error`)."""
@@ -67,7 +68,7 @@ class Spool:
         self._end += len(data)
         return self._end - len(data), len(data)
 
-    def _load(self, offset: int, size: int) -> Any:
+    def load(self, offset: int, size: int) -> Any:
         assert self._file is not None
         self._file.seek(offset)
         return loads(self._file.read(size))
@@ -129,7 +130,7 @@ class Parked:
         self.kinds = kinds  # of the objects parked, so a pass over other kinds can skip them
 
     def load(self) -> Any:
-        return self._spool._load(self._offset, self._size)
+        return self._spool.load(self._offset, self._size)
 
 
 class Spooled(Sequence[Finding]):
@@ -142,7 +143,7 @@ class Spooled(Sequence[Finding]):
         self.shown, self.worst = shown, worst
 
     def _all(self) -> list[Finding]:
-        return self._spool._load(self._offset, self._size)
+        return self._spool.load(self._offset, self._size)
 
     def __iter__(self) -> Iterator[Finding]:
         return iter(self._all())

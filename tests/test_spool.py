@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cslint import objectset, runner, spool
+from cslint import objectset, results, runner, spool
 from cslint.cli import main
 from cslint.engine import Linter
 from cslint.model import Finding, Severity
@@ -55,20 +55,29 @@ def _run(args: list[str]) -> tuple[int, str]:
 
 @pytest.mark.parametrize("fmt", FORMATS)
 @pytest.mark.parametrize("jobs", ["1", "2"])
-def test_every_report_is_the_same_from_disk(fmt, jobs, monkeypatch):
-    """fixtures/ (≈ 300 files, thousands of findings, set findings, suppressions) with a budget of
-    one finding, so nearly every file's findings are read back from the spool."""
+@pytest.mark.parametrize("on_disk", ["findings", "records"])
+def test_every_report_is_the_same_from_disk(fmt, jobs, on_disk, monkeypatch):
+    """fixtures/ (≈ 160 files, thousands of findings, set findings, suppressions) with a budget of
+    one finding (each file's findings read back from the spool) or of one file (each done file's
+    whole record read back)."""
     args = ["--output-format", fmt, "-j", jobs, str(ROOT / "fixtures")]
     if fmt == "text":
         args[:0] = ["--show-source", "--statistics"]
-    monkeypatch.setattr(spool, "IN_MEMORY", 1)
+    if on_disk == "findings":
+        monkeypatch.setattr(spool, "IN_MEMORY", 1)
+    else:
+        monkeypatch.setattr(results, "IN_MEMORY_FILES", 1)
     monkeypatch.setattr(objectset, "IN_MEMORY_CHARS", 0)  # every set-read document parked too
-    stored, parked = [], []
-    real_store, real_park = spool.Spool.store, spool.Spool.park
+    stored, parked, records = [], [], []
+    real_store, real_park, real_write = spool.Spool.store, spool.Spool.park, results.RunResults._write
     monkeypatch.setattr(spool.Spool, "store", lambda self, fs: stored.append(r := real_store(self, fs)) or r)
     monkeypatch.setattr(spool.Spool, "park", lambda self, v: parked.append(r := real_park(self, v)) or r)
+    monkeypatch.setattr(results.RunResults, "_write", lambda *a: records.append(r := real_write(*a)) or r)
     spilled = _run(args)
-    assert sum(isinstance(s, spool.Spooled) for s in stored) > 100
+    if on_disk == "findings":
+        assert sum(isinstance(s, spool.Spooled) for s in stored) > 100
+    else:  # every done file but one, set files included once the set pass has finished them
+        assert sum(records) > 150 and not any(isinstance(s, spool.Spooled) for s in stored)
     assert len(parked) > 20 and "CS301" in spilled[1] and "CS302" in spilled[1] and "CS504" in spilled[1]
     monkeypatch.setattr(runner, "Linter", _HoldEverything)
     held = _run(args)
@@ -145,3 +154,61 @@ def test_the_nesting_limit_is_the_same_in_workers_and_survives_pickling(monkeypa
             assert ("CS504" in result.output) is parses and ("CS000" in result.output) is not parses
             if not parses:  # at the node that goes too deep, not at 1:1
                 assert f"service.yaml:7:{8 + MAX_DEPTH}: CS000 [error] document nested too deeply" in result.output
+
+
+def _result(name: str, findings: list, finished: bool = True):
+    from cslint.engine import FileResult
+    from cslint.sources import SourceText
+    result = FileResult(SourceText(path=name, text=None), [], findings, finished=finished)
+    return result
+
+
+def test_done_files_past_the_budget_leave_the_heap_whole_and_come_back_in_order():
+    """The ledger keeps numbers, not objects, for done files past its budget; a file the set pass
+    still needs stays an object until `refile`; totals and the exit code never read a record."""
+    ledger = results.RunResults(spool.Spool(in_memory=100), in_memory=1)
+    first = _result("a.yaml", [_finding("CS201", Severity.ERROR)])
+    waiting = _result("b.yaml", [_finding("CS401", Severity.WARNING)])
+    waiting.set_objects = ["an object the set pass reads"]
+    third = _result("c.yaml", [_finding("CS1", Severity.INFO), _finding("CS2", Severity.ERROR, suppressed=True)])
+    for r in (first, waiting, third, _result("d.yaml", [])):
+        ledger.append(r)
+    assert [r.source.path for r in ledger.live()] == ["a.yaml", "b.yaml"]  # c, d written away
+    assert list(ledger.counts()) == [(1, Severity.ERROR), (1, Severity.WARNING), (1, Severity.INFO), (0, None)]
+    back = list(ledger)
+    assert [r.source.path for r in back] == ["a.yaml", "b.yaml", "c.yaml", "d.yaml"]
+    assert back[2].findings == third.findings and back[2] is not third and ledger[-1].findings == []
+    waiting.set_objects = []  # the set pass is over: b is done too
+    ledger.refile([])
+    assert [r.source.path for r in ledger.live()] == ["a.yaml"] and ledger[1].findings == waiting.findings
+
+
+def test_a_written_file_keeps_its_findings_handle_for_whoever_still_holds_it():
+    """Writing a record reads spooled findings once; the result object a caller may still hold
+    (the set pass's list of files) keeps its handle, not the read-back list: holding those lists
+    cost 50 MB on a 50k-document run."""
+    store = spool.Spool(in_memory=0)
+    ledger = results.RunResults(store, in_memory=0)
+    held = _result("a.yaml", [_finding("CS201", Severity.ERROR)])
+    held.set_objects = ["waiting"]
+    ledger.append(held)
+    assert isinstance(held.findings, spool.Spooled)
+    held.set_objects = []
+    ledger.refile([])
+    assert isinstance(held.findings, spool.Spooled) and list(ledger.live()) == []
+    assert ledger[0].findings == list(held.findings)
+
+
+def test_a_ledger_without_a_usable_disk_keeps_every_file(monkeypatch):
+    import tempfile
+
+    def no_space(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", no_space)
+    store = spool.Spool(in_memory=0)
+    ledger = results.RunResults(store, in_memory=0)
+    kept = [_result(f"{i}.yaml", [_finding("CS201", Severity.ERROR)]) for i in range(3)]
+    for r in kept:
+        ledger.append(r)
+    assert list(ledger.live()) == kept and store.error and list(ledger.counts())[0] == (1, Severity.ERROR)

@@ -7,14 +7,14 @@ from typing import TextIO
 
 from ..engine import FileResult
 from ..settings import Settings
-from ..spool import shown_count
+from ..results import file_counts
 from .locations import context
 
 
 def report(results: list[FileResult], settings: Settings, out: TextIO, **_: object) -> None:
     """Streams a suite per file (findings may be read back from disk); the totals on the root come
     from counts kept when the findings were stored."""
-    shown = [shown_count(r.findings) for r in results]
+    shown = [n for n, _ in file_counts(results)]
     root = ET.Element("testsuites", name="cslint", tests=str(sum(max(1, n) for n in shown)),
                       failures=str(sum(shown)))
     head = ET.tostring(root, encoding="unicode")  # <testsuites … />

@@ -1,0 +1,130 @@
+"""A spilling run's per-file results, in file order, at a few bytes per file past a budget.
+
+Every file of a run has a result until the report: its identity and its findings. Held as
+objects that is ~1.5 KB of small allocations a file (result, source record, lists, handles),
+which made a 50k-document run's heap grow with the tree even with findings on disk. So a file
+that no later pass touches (finished, nothing kept for the set pass) is *done*: the first
+`IN_MEMORY_FILES` done files stay objects; later ones are pickled whole (identity and findings)
+to the run's spool, and the ledger keeps four numbers for each in arrays: where the record is,
+its size, how many findings a report shows, the worst shown severity (~25 bytes). Reports read
+those numbers before walking (totals, the exit code) and get the records back a file at a time.
+
+Files holding objects for the set pass stay objects (a fifth of a typical tree); the engine
+finishes them after the set pass. Their findings go through the spool's own budget.
+"""
+from __future__ import annotations
+
+from array import array
+from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
+
+from .model import Finding, Severity
+from .spool import Packed, Spool, dumps, shown_count, worst_severity
+
+if TYPE_CHECKING:
+    from .engine import FileResult
+
+IN_MEMORY_FILES = 2_000  # done files kept as objects before records go to disk
+_LIVE, _NONE = -1, -1  # offset of a file held as an object; worst severity of a file showing none
+
+
+def done(result: "FileResult") -> bool:
+    """Finished and not waiting for the set pass: nothing will change this file's result."""
+    return result.finished and not result.set_objects and result.set_parked is None
+
+
+class RunResults(Sequence["FileResult"]):
+    def __init__(self, spool: Spool, in_memory: int | None = None):
+        self._spool = spool
+        self._budget = IN_MEMORY_FILES if in_memory is None else in_memory
+        self._kept: set[int] = set()  # done files held as objects (at most the budget)
+        self._live: dict[int, "FileResult"] = {}
+        self._offset, self._size = array("q"), array("q")
+        self._shown, self._worst = array("q"), array("b")
+
+    # -- filling ------------------------------------------------------------------------------
+    def append(self, result: "FileResult") -> None:
+        i = len(self._offset)
+        self._offset.append(_LIVE)
+        self._size.append(0)
+        self._shown.append(0)
+        self._worst.append(_NONE)
+        self._live[i] = result
+        self._file(i)
+
+    def refile(self, changed: Iterable["FileResult"]) -> None:
+        """After the set pass: the files it finished become done like the rest; `changed` are
+        those whose findings it replaced (they go through the findings budget again)."""
+        again = {id(r) for r in changed}
+        for i, result in list(self._live.items()):
+            self._file(i, store=id(result) in again)
+
+    def _file(self, i: int, store: bool = True) -> None:
+        """A done file past the budget goes to disk whole; any other keeps its findings under the
+        spool's findings budget."""
+        result = self._live[i]
+        if done(result):
+            if i not in self._kept and len(self._kept) >= self._budget and self._write(i, result):
+                return
+            self._kept.add(i)
+        if store and result.finished and isinstance(result.findings, (list, Packed)):
+            result.findings = self._spool.store(result.findings)
+
+    def _write(self, i: int, result: "FileResult") -> bool:
+        held = result.findings
+        if isinstance(held, Packed):  # pickled in a worker: the record carries those bytes
+            findings: "list[Finding] | Packed" = held
+            shown, worst = held.shown, held.worst
+        else:  # a list, or a spooled handle (a set file finished by the set pass): read once
+            findings = list(held)
+            shown, worst = shown_count(findings), worst_severity(findings)
+        result.findings = []  # the record holds them apart (a worker's bytes stay bytes)
+        try:
+            written = self._spool.write(dumps((result, findings)))
+        finally:
+            result.findings = held  # a caller may still hold the result: not the read-back list
+        if written is None:  # no usable disk: the spool said why, the file stays an object
+            return False
+        del self._live[i]
+        self._offset[i], self._size[i] = written
+        self._shown[i], self._worst[i] = shown, _NONE if worst is None else int(worst)
+        return True
+
+    # -- reading ------------------------------------------------------------------------------
+    def live(self) -> Iterator["FileResult"]:
+        """The results held as objects, in file order (the set pass works on these only)."""
+        return (self._live[i] for i in sorted(self._live))
+
+    def __len__(self) -> int:
+        return len(self._offset)
+
+    def __getitem__(self, i):  # noqa: ANN001, ANN204 - Sequence's overloads
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        i = range(len(self))[i]
+        live = self._live.get(i)
+        if live is not None:
+            return live
+        result, findings = self._spool.load(self._offset[i], self._size[i])
+        result.findings = findings.unpack() if isinstance(findings, Packed) else findings
+        return result
+
+    def __iter__(self) -> Iterator["FileResult"]:
+        for i in range(len(self)):
+            yield self[i]
+
+    def counts(self) -> Iterator[tuple[int, Severity | None]]:
+        """(shown findings, worst shown severity) of each file in order, without reading records."""
+        for i in range(len(self)):
+            live = self._live.get(i)
+            if live is not None:
+                yield shown_count(live.findings), worst_severity(live.findings)
+            else:
+                worst = self._worst[i]
+                yield self._shown[i], None if worst == _NONE else Severity(worst)
+
+
+def file_counts(results: Iterable["FileResult"]) -> Iterator[tuple[int, Severity | None]]:
+    """(shown, worst) per file of any run's results: the ledger's numbers when it has them."""
+    if isinstance(results, RunResults):
+        return results.counts()
+    return ((shown_count(r.findings), worst_severity(r.findings)) for r in results)
