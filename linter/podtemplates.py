@@ -91,26 +91,64 @@ def _walk(obj: K8sObject, path: tuple[str, ...], shape: str, role: str,
         yield PodTemplate(obj, node, obj.at(*done), {}, role)
 
 
+# KServe v0.20.0: the InferenceService parts that become pods, each an inline PodSpec plus
+# ComponentExtensionSpec, with the inline corev1.Container KServe runs as `kserve-container`
+# (pkg/apis/serving/v1beta1/{predictor,transformer,explainer,explainer_art}.go: `model`,
+# none — a transformer is custom containers only — and `art`).
+KSERVE_COMPONENTS: tuple[tuple[str, str | None], ...] = (("predictor", "model"), ("transformer", None),
+                                                          ("explainer", "art"))
+# constants.ServiceAnnotationDisallowedList (pkg/constants/constants.go): filtered out of both the
+# InferenceService's and the component's annotations; KServe writes min/max-scale itself from
+# minReplicas/maxReplicas (pkg/controller/v1alpha1/utils/utils.go SetAutoScalingAnnotations).
+KSERVE_DISALLOWED_ANNOTATIONS = frozenset({
+    "autoscaling.knative.dev/min-scale", "autoscaling.knative.dev/max-scale",
+    "internal.serving.kserve.io/storage-initializer-sourceuri",
+    "kubectl.kubernetes.io/last-applied-configuration"})
+
+
+def kserve_component_annotations(isvc: dict, component: dict) -> dict:
+    """The annotations KServe puts on a component's Knative revision template (or Deployment pod
+    template in Standard mode): the InferenceService's own, then the component's, which win —
+    `utils.Union(annotations, <component>Annotations)` after `utils.Filter(…, disallowed)` in
+    pkg/controller/v1beta1/inferenceservice/components/{predictor,transformer,explainer}.go."""
+    merged = {k: v for k, v in isvc.items() if isinstance(k, str) and k not in KSERVE_DISALLOWED_ANNOTATIONS}
+    merged.update((k, v) for k, v in component.items() if isinstance(k, str) and k not in KSERVE_DISALLOWED_ANNOTATIONS)
+    return merged
+
+
+def kserve_component_labels(isvc: dict, component: dict) -> dict:
+    """Labels likewise, `utils.Union(isvc.Labels, <component>Labels, …)`, less the one label Knative
+    keeps off revision templates (constants.RevisionTemplateLabelDisallowedList: VisibilityLabel)."""
+    merged = {k: v for k, v in isvc.items() if isinstance(k, str)}
+    merged.update((k, v) for k, v in component.items() if isinstance(k, str))
+    merged.pop("networking.knative.dev/visibility", None)
+    return merged
+
+
 def _inference_service(obj: K8sObject) -> Iterator[PodTemplate]:
-    """KServe: the predictor is an inline PodSpec; `model` is an inline container."""
-    predictor = as_dict(obj.spec.get("predictor"))
-    if not predictor:
-        return
-    model = predictor.get("model")
-    extra = ()
-    hint = None
-    if isinstance(model, dict):
-        extra = ((model, obj.at("spec", "predictor", "model")),)
-        fmt = as_dict(model.get("modelFormat")).get("name")
-        if isinstance(fmt, str) and fmt.lower() == "huggingface":
-            hint = "kserve-huggingface"
-    if extra or as_list(predictor.get("containers")):
-        meta = {"annotations": as_dict(predictor.get("annotations")), "labels": as_dict(predictor.get("labels"))}
-        yield PodTemplate(obj, predictor, obj.at("spec", "predictor"), meta, "predictor",
-                          extra_containers=extra, engine_hint=hint)
-    worker = predictor.get("workerSpec")
-    if isinstance(worker, dict):
-        yield PodTemplate(obj, worker, obj.at("spec", "predictor", "workerSpec"), {}, "worker", engine_hint=hint)
+    """KServe: each component is an inline PodSpec; `model`/`art` are inline containers. The
+    predictor's ServingRuntime annotations (lowest priority) live in another object: not merged."""
+    for name, inline_key in KSERVE_COMPONENTS:
+        component = as_dict(obj.spec.get(name))
+        if not component:
+            continue
+        inline = component.get(inline_key) if inline_key else None
+        extra = ((inline, obj.at("spec", name, inline_key)),) if isinstance(inline, dict) else ()
+        hint = _kserve_hint(inline) if name == "predictor" else None
+        if extra or as_list(component.get("containers")):
+            own, labels = as_dict(component.get("annotations")), as_dict(component.get("labels"))
+            yield PodTemplate(obj, component, obj.at("spec", name), {"annotations": own, "labels": labels}, name,
+                              extra_containers=extra, engine_hint=hint,
+                              merged_annotations=kserve_component_annotations(obj.annotations, own),
+                              merged_labels=kserve_component_labels(as_dict(obj.metadata.get("labels")), labels))
+        worker = component.get("workerSpec") if name == "predictor" else None
+        if isinstance(worker, dict):
+            yield PodTemplate(obj, worker, obj.at("spec", name, "workerSpec"), {}, "worker", engine_hint=hint)
+
+
+def _kserve_hint(model: Any) -> str | None:
+    fmt = as_dict(as_dict(model).get("modelFormat")).get("name")
+    return "kserve-huggingface" if isinstance(fmt, str) and fmt.lower() == "huggingface" else None
 
 
 def _serving_runtime(obj: K8sObject) -> Iterator[PodTemplate]:

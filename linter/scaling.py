@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable
 
+from .podtemplates import kserve_component_annotations
 from .workloads import K8sObject, PodTemplate, as_dict
 
 KSERVE_MODE = "serving.kserve.io/deploymentMode"
@@ -101,7 +102,7 @@ def scale_to_zero_reason(obj: K8sObject, template: PodTemplate | None = None,
         if reason is not None:
             return reason
     if kind == "InferenceService":
-        return _kserve_reason(obj)
+        return _kserve_reason(obj, template)
     if kind == "Service" and obj.group == "serving.knative.dev":
         meta = as_dict(as_dict(spec.get("template")).get("metadata"))
         ann = as_dict(meta.get("annotations"))
@@ -118,15 +119,22 @@ def scale_to_zero_reason(obj: K8sObject, template: PodTemplate | None = None,
     return None
 
 
-def _kserve_reason(obj: K8sObject) -> str | None:
-    predictor = as_dict(obj.spec.get("predictor"))
-    if _int(predictor.get("minReplicas"), 1) != 0:
-        return None
+def _kserve_reason(obj: K8sObject, template: PodTemplate | None = None) -> str | None:
+    """Each component (predictor, transformer, explainer) scales on its own `minReplicas`; the
+    autoscaler class is read from the component's merged annotations (KServe's raw reconciler
+    `getAutoscalerClass(componentMeta)`), the mode from the InferenceService's own."""
+    role = template.role if template is not None and template.role in ("transformer", "explainer") else "predictor"
+    component = as_dict(obj.spec.get(role))
+    if _int(component.get("minReplicas"), 1) != 0:
+        return None  # a hand-written min-scale annotation does not count: KServe overwrites it
     mode = kserve_mode(obj)
+    label = "KServe minReplicas" if role == "predictor" else f"KServe {role} minReplicas"
     if mode == "knative":
-        return "KServe minReplicas is 0 in Knative mode"
-    if mode == "standard" and str(obj.annotations.get(KSERVE_AUTOSCALER, "")).lower() == "keda":
-        return "KServe minReplicas is 0 with the KEDA autoscaler"
+        return f"{label} is 0 in Knative mode"
+    annotations = (template.annotations if template is not None and template.merged_annotations is not None
+                   else kserve_component_annotations(obj.annotations, as_dict(component.get("annotations"))))
+    if mode == "standard" and str(annotations.get(KSERVE_AUTOSCALER, "")).lower() == "keda":
+        return f"{label} is 0 with the KEDA autoscaler"
     return None
 
 

@@ -16,6 +16,7 @@ from .model import ObjectRef
 ENGINE_IMAGE_WORD = "vllm"
 ACCELERATOR_RESOURCES = ("nvidia.com/gpu", "amd.com/gpu", "google.com/tpu")
 GPU_RESOURCES = ("nvidia.com/gpu", "amd.com/gpu")
+KSERVE_INLINE_CONTAINERS = ("/predictor/model", "/explainer/art")  # pointer ends of inline containers
 
 
 def as_dict(value: Any) -> dict:
@@ -102,13 +103,25 @@ class PodTemplate:
     extra_containers: tuple[tuple[dict, str], ...] = ()  # (container, pointer) outside spec.containers
     engine_hint: str | None = None  # "kserve-huggingface" or "llmisvc-main" when the kind says so
     group: dict = field(default_factory=dict)  # the KubeRay worker group holding this template
+    # what the pods really carry when a controller merges the owner's annotations into the
+    # template's own (KServe: podtemplates.kserve_component_annotations); None: `metadata` alone
+    merged_annotations: dict | None = None
+    merged_labels: dict | None = None  # likewise for labels
 
     def at(self, *parts: str | int) -> str:
         return self.spec_pointer + join_pointer(list(parts))
 
     @property
     def annotations(self) -> dict:
-        return {k: v for k, v in as_dict(self.metadata.get("annotations")).items() if isinstance(k, str)}
+        """The effective pod annotations: for a KServe component, the InferenceService's own
+        merged under the component's (which win), as KServe writes them onto the revision."""
+        source = self.merged_annotations if self.merged_annotations is not None else self.metadata.get("annotations")
+        return {k: v for k, v in as_dict(source).items() if isinstance(k, str)}
+
+    @property
+    def labels(self) -> dict:
+        source = self.merged_labels if self.merged_labels is not None else self.metadata.get("labels")
+        return {k: v for k, v in as_dict(source).items() if isinstance(k, str)}
 
     @cached_property
     def containers(self) -> list["Container"]:
@@ -165,8 +178,8 @@ class Container:
         n = self.data.get("name")
         if isinstance(n, str):
             return n
-        # KServe runs an InferenceService's inline `model` container as `kserve-container`
-        return "kserve-container" if self.pointer.endswith("/predictor/model") else ""
+        # KServe runs an InferenceService's inline `model` / `art` container as `kserve-container`
+        return "kserve-container" if self.pointer.endswith(KSERVE_INLINE_CONTAINERS) else ""
 
     @property
     def image(self) -> str:

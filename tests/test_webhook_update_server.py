@@ -1,11 +1,12 @@
-"""UPDATEs whose /mutate patch is decided outside the pod template, over real TLS (`cslint serve`).
+"""UPDATEs of a KServe InferenceService whose /mutate patch hinges on an object-level finding
+(CS506, Knative's progress deadline), over real TLS (`cslint serve`).
 
-The update leaves the pod template alone, so pre-existing findings are held; what the update
-brings is an object-level finding (CS506, Knative's progress deadline on a KServe
-InferenceService). Its fix either stays outside the template (the deadline in `metadata`) or
-itself rewrites the template (the deadline in `spec.predictor`), and then the patch rolls the
-pods anyway and the pre-existing fixes ride along. Either way the patched object, re-reviewed
-with the same oldObject (as the API server's reinvocation does), yields no patch.
+KServe copies the InferenceService's own `metadata.annotations` (all but min/max-scale and a few
+internal keys) onto every component's revision (components/predictor.go:
+`utils.Union(sRuntimeAnnotations, annotations, predictorAnnotations)`), so an update that edits
+them rolls the pods just as an edit of `spec.predictor` does, and the pre-existing fixes ride
+along in the same patch. The patched object, re-reviewed with the same oldObject (as the API
+server's reinvocation does), yields no patch.
 """
 from __future__ import annotations
 
@@ -54,28 +55,27 @@ def mutate_update(server: Server, old: dict, new: dict) -> dict:
     return server.review("/mutate", new, operation="UPDATE", oldObject=old)
 
 
-def test_new_object_level_finding_is_patched_outside_the_pod_template(server):
+def test_a_top_level_annotation_edit_rolls_the_pods_so_preexisting_fixes_ride_along(server):
     old = inference_service(**{DEADLINE: "1500s"})
     new = copy.deepcopy(old)
     new["metadata"]["annotations"][DEADLINE] = "5m"  # below the 600 s budget: CS506 is new
+    assert templates_change(old, new)  # KServe copies the annotation onto the predictor's revision
     resp = mutate_update(server, old, new)
     assert resp["allowed"] is True and resp["patchType"] == "JSONPatch"
-    assert patch_of(resp) == [
-        {"op": "replace", "path": "/metadata/annotations/serving.knative.dev~1progress-deadline", "value": "1500s"},
-        {"op": "add", "path": "/metadata/annotations/cslint.io~1fixed", "value": "CS506"},
-    ]
-    assert resp["auditAnnotations"] == {"fixed": "CS506", "preexisting-not-fixed": PREEXISTING}
-    assert resp["warnings"] == ["cslint fixed CS506: Set serving.knative.dev/progress-deadline: 1500s"]
-    patched = jsonpatch.apply_patch(new, patch_of(resp))
-    assert patched["spec"] == new["spec"] and not templates_change(new, patched)  # no rollout
+    ops = patch_of(resp)
+    assert {"op": "replace", "path": "/metadata/annotations/serving.knative.dev~1progress-deadline",
+            "value": "1500s"} in ops
+    assert {"op": "replace", "path": "/spec/predictor/model/args/2", "value": "--gpu-memory-utilization=0.8"} in ops
+    assert resp["auditAnnotations"] == {"fixed": f"{PREEXISTING},CS506"}  # nothing held back
+    patched = jsonpatch.apply_patch(new, ops)
     again = mutate_update(server, old, patched)
-    assert "patch" not in again and again["auditAnnotations"] == {"preexisting-not-fixed": PREEXISTING}
+    assert again == {"uid": "test-uid", "allowed": True}  # a fixed point
     verdict = server.review("/validate", patched, operation="UPDATE", oldObject=old)
     assert verdict["allowed"] is True and not any(w.startswith("CS506") for w in verdict.get("warnings", []))
 
 
-def test_the_same_update_without_unsafe_fixes_is_not_patched_but_warned():
-    """Control: the patch above comes from --unsafe-fixes, not from some other fix."""
+def test_the_same_update_without_unsafe_fixes_gets_the_safe_fixes_and_a_warning():
+    """Control: CS506's fix above comes from --unsafe-fixes; without it the deadline is only warned."""
     import tempfile
     from pathlib import Path
     with tempfile.TemporaryDirectory() as tmp:
@@ -84,8 +84,9 @@ def test_the_same_update_without_unsafe_fixes_is_not_patched_but_warned():
             old = inference_service(**{DEADLINE: "1500s"})
             new = copy.deepcopy(old)
             new["metadata"]["annotations"][DEADLINE] = "5m"
-            resp = mutate_update(srv, old, new)
-            assert "patch" not in resp and resp["auditAnnotations"] == {"preexisting-not-fixed": "CS401,CS402,CS403"}
+            resp = mutate_update(srv, old, new)  # the pods roll anyway: the safe pre-existing fixes ride along
+            assert resp["auditAnnotations"] == {"fixed": "CS401,CS402,CS403"}
+            assert not any(op["path"].endswith("progress-deadline") for op in patch_of(resp))
             warned = srv.review("/validate", new, operation="UPDATE", oldObject=old)
             assert warned["allowed"] is True and any(w.startswith("CS506 InferenceService:") for w in warned["warnings"])
         finally:
@@ -96,7 +97,7 @@ def test_new_finding_whose_fix_rewrites_the_template_takes_the_preexisting_fixes
     old = inference_service(**{MODE: "RawDeployment"})
     new = copy.deepcopy(old)
     del new["metadata"]["annotations"][MODE]  # back to Knative (the default): CS506 is new
-    assert not templates_change(old, new)
+    assert templates_change(old, new)  # KServe copies deploymentMode onto the revision too (not disallowed)
     resp = mutate_update(server, old, new)
     ops = patch_of(resp)
     assert {"op": "add", "path": "/spec/predictor/annotations", "value": {DEADLINE: "1500s"}} in ops

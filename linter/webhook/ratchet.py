@@ -100,7 +100,9 @@ def old_object(request: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def templates_change(old: dict[str, Any], new: dict[str, Any]) -> bool:
-    """Whether the update rewrites a pod template, i.e. rolls the pods out anyway."""
-    def shape(data: dict[str, Any]) -> list[tuple[str, Any, Any]]:
-        return [(t.spec_pointer, t.metadata, t.spec) for t in K8sObject(data, "").templates]
+    """Whether the update rewrites a pod template, i.e. rolls the pods out anyway. The effective
+    metadata counts: KServe copies an InferenceService's own annotations and labels onto every
+    component's revision, so editing them there rolls the pods as surely as editing the component."""
+    def shape(data: dict[str, Any]) -> list[tuple[str, Any, Any, Any, Any]]:
+        return [(t.spec_pointer, t.metadata, t.annotations, t.labels, t.spec) for t in K8sObject(data, "").templates]
     return shape(old) != shape(new)
