@@ -2,9 +2,10 @@
 
 A block mapping or sequence cannot be written with no entries: once its last line is gone the
 parent must say `{}` / `[]` itself, or YAML reads null. The marker goes where the collection
-starts: after its key's colon (`resources: {}  # comment`, the comment kept), or in place of its
-first entry (a document root, an item written below its dash). Anything less regular — a
-property on a line of its own, a complex key — is refused by returning None.
+starts: after its key's colon (`resources: {}  # comment`, the comment kept) or after its anchor
+or tag, also when those have a line of their own (`&a {}`); or in place of its first entry (a
+document root, an item written below its dash). Anything less regular (a complex key) is
+refused by returning None.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from .render import block, flow
 from .textspan import EditError, content_end, line_after
 
 _PROPERTIES = re.compile(r"((?:[ \t]+[&!][^ \t\r\n#]*)*)[ \t]*(?:#.*)?\r?")  # ` &anchor !tag  # comment`
-_BLANK_OR_COMMENT = re.compile(r"[ \t]*(?:#.*)?\r?")
+_BLANK_OR_COMMENT_LINES = re.compile(r"(?:[ \t]*(?:#[^\n]*)?\r?\n)*")
 
 
 @dataclass(frozen=True)
@@ -44,8 +45,9 @@ def first_child_start(text: str, node: Any) -> int:
 
 
 def marker_after_key(text: str, key: Any, node: Any, empty: str) -> EmptyMarker | None:
-    """` {}` after `key:` (and after any anchor or tag there), when only blank and comment lines
-    lie between that line and the collection's first entry."""
+    """` {}` after `key:` and after any anchor or tag of the collection, there or on a line of
+    their own below it (`&a {}`), when only blank and comment lines lie between that line and
+    the collection's first entry."""
     colon = key.end_mark.index
     while colon < len(text) and text[colon] in " \t":
         colon += 1
@@ -56,10 +58,26 @@ def marker_after_key(text: str, key: Any, node: Any, empty: str) -> EmptyMarker 
     match = _PROPERTIES.fullmatch(text, colon + 1, eol)
     if match is None:
         return None
-    between = text[min(eol + 1, len(text)):line_start(text, first_child_start(text, node))]
-    if not all(_BLANK_OR_COMMENT.fullmatch(line) for line in between.split("\n")[:-1]):
+    at, below, first = match.end(1), min(eol + 1, len(text)), first_child_start(text, node)
+    if below <= node.start_mark.index < first:  # the properties have a line of their own
+        own = line_start(text, node.start_mark.index)
+        if not _BLANK_OR_COMMENT_LINES.fullmatch(text, below, own):
+            return None
+        eol = text.find("\n", own)
+        eol = len(text) if eol < 0 else eol
+        match = _PROPERTIES.fullmatch(text, own, eol)
+        if match is None or not match.group(1):
+            return None
+        at, below = match.end(1), min(eol + 1, len(text))
+    if not _BLANK_OR_COMMENT_LINES.fullmatch(text, below, line_start(text, first)):
         return None
-    return EmptyMarker(match.end(1), " " + empty)
+    return EmptyMarker(at, " " + empty)
+
+
+def has_tag(text: str, key: Any, node: Any) -> bool:
+    """Whether the collection under `key:` carries a tag (`!!map`), on the key's line or below."""
+    props = text[key.end_mark.index:first_child_start(text, node)]
+    return any(word.startswith("!") for line in props.split("\n") for word in line.split("#", 1)[0].split())
 
 
 def marker_in_place(text: str, node: Any, empty: str, newline: str, removed_to: int) -> EmptyMarker | None:
@@ -81,59 +99,46 @@ class BlockRemovals:
     """The removal half of the text editor for block collections (mixed into it): an entry goes
     with its lines, and the collection left with none gets its `{}`/`[]`; a collection replaced
     by a scalar or an empty one is written after its key's colon the same way. Uses the editor's
-    `text`, `style`, `sequences`, `key_counts`, `emptied`, `inline_emptied`, `removed_keys` and its
-    edit methods."""
+    `text`, `style`, `sequences`, `key_counts`, `emptied`, `heads`, `removed_keys` and its edit
+    methods, and `remove_head` (dashline) for a first entry on a dash line."""
 
     def remove_item(self, seq: Any, seq_key: Any, pointer: str, items: list[Any], index: int) -> None:
-        """An item goes with its lines, from its dash; the last one leaves `[]` behind."""
+        """An item goes with its lines, from its dash; the last one leaves `[]` behind. The first
+        item on an outer dash line (`- - a`) is left to `resolve_heads`."""
         node = items[index]
         dash = item_dash(self.text, node)
         if self.text[dash:dash + 1] != "-":
             raise EditError("cannot find the item's dash")
-        start = self.text.rfind("\n", 0, dash) + 1
-        if self.text[start:dash].strip():  # `- - a`: the item shares its line with an outer dash
-            if len(items) != 1:
-                raise EditError("item does not start its line")
-            items.pop(index)
-            self.empty_inline(seq, dash, node, "[]")
-            return
         items.pop(index)
+        if node is seq.value[0] and self.remove_head(seq, dash):
+            return
+        start = self.text.rfind("\n", 0, dash) + 1
+        if self.text[start:dash].strip():
+            raise EditError("item does not start its line")
         self.remove_lines(start, content_end(self.text, node))
-        if not items:
+        if not items and id(seq) not in self.heads:
             self.emptied[id(seq)] = (seq, seq_key, pointer)
 
     def remove_key(self, mapping: Any, mapping_key: Any, pointer: str, key: Any, node: Any) -> None:
-        """An entry goes with its lines; the last one leaves `{}` behind."""
+        """An entry goes with its lines; the last one leaves `{}` behind. The first key on a dash
+        line (`- name: x`) is left to `resolve_heads`."""
         left = self.key_counts.get(id(mapping), len(mapping.value)) - 1
         self.removed_keys.add(id(key))
-        start = self.text.rfind("\n", 0, key.start_mark.index) + 1
-        if self.text[start:key.start_mark.index].strip():  # `- name: x`: on its item's dash line
-            if left:
-                raise EditError("key does not start its line")
-            self.key_counts[id(mapping)] = 0
-            self.empty_inline(mapping, key.start_mark.index, node, "{}")
-            return
         self.key_counts[id(mapping)] = left
+        if key is mapping.value[0][0] and self.remove_head(mapping, key.start_mark.index):
+            return
+        start = self.text.rfind("\n", 0, key.start_mark.index) + 1
+        if self.text[start:key.start_mark.index].strip():
+            raise EditError("key does not start its line")
         self.remove_lines(start, content_end(self.text, node))
-        if not left:
+        if not left and id(mapping) not in self.heads:
             self.emptied[id(mapping)] = (mapping, mapping_key, pointer)
-
-    def empty_inline(self, collection: Any, start: int, last: Any, empty: str) -> None:
-        """The only entry, sharing its line with a dash, becomes `{}`/`[]` up to its line's end."""
-        eol = self.text.find("\n", content_end(self.text, last))
-        eol = len(self.text) if eol < 0 else eol - (self.text[eol - 1] == "\r")
-        self.edit(start, eol, empty)
-        self.inline_emptied.add(id(collection))
-
-    def refuse_refill(self, collection: Any) -> None:
-        if id(collection) in self.inline_emptied:
-            raise EditError("cannot add to a collection emptied on its dash line in the same fix")
 
     def write_emptied(self) -> None:
         """`{}`/`[]` for the block collections this batch left with no entries."""
         for node, key, pointer in self.emptied.values():
             mapping = isinstance(node, yaml.MappingNode)
-            if self.key_counts.get(id(node)) if mapping else self.sequences.get(pointer):
+            if self.key_counts.get(id(node)) if mapping else self.sequences.get(id(node)):
                 continue  # refilled by a later operation
             empty = "{}" if mapping else "[]"
             removed_to = line_after(self.text, content_end(self.text, node))
@@ -154,6 +159,9 @@ class BlockRemovals:
             return False
         end = content_end(self.text, node)
         if not isinstance(value, (dict, list)) or not value:
+            kind = yaml.MappingNode if isinstance(value, dict) else yaml.SequenceNode if isinstance(value, list) else None
+            if not isinstance(node, kind or ()) and has_tag(self.text, key, node):
+                return False  # the tag goes with the old value
             marker = marker_after_key(self.text, key, node, flow(value, self.style))
             if marker is None:
                 return False

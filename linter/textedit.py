@@ -1,11 +1,14 @@
 """One engine that turns RFC 6902 operations into minimal edits of a document's YAML text.
 
 Edits are computed from PyYAML node positions (code-point offsets into the document chunk):
-a replaced scalar keeps its quoting and, for strings, only the changed substring is rewritten;
-inserted keys and items copy their siblings' indentation and sequence style; removals take
-whole lines, and a block collection left empty says `{}`/`[]` (emptyblock); flow collections
-are edited entry by entry, around their comments (flowedit). Anything it cannot do exactly
-raises `EditError`, and the caller reverts.
+a replaced scalar keeps its quoting and, for strings, only the changed substring is rewritten
+(scalaredit); inserted keys and items copy their siblings' indentation and sequence style;
+removals take whole lines, and a block collection left empty says `{}`/`[]` (emptyblock); the
+first entry on a dash line (`- name: x`, `- - a`) is settled once the batch is known (dashline);
+flow collections are edited entry by entry, around their comments (flowedit). A replace or
+removal of a collection drops what earlier operations of the batch did inside it (editstate).
+Anything it cannot do exactly (a node an alias refers to, an edit of what the batch itself
+added) raises `EditError`, and the caller reverts.
 """
 from __future__ import annotations
 
@@ -15,24 +18,29 @@ from typing import Any
 
 import yaml
 
+from .dashline import DashHead, DashLineHeads
 from .documents import child_node, split_pointer
+from .editstate import EditState
 from .emptyblock import BlockRemovals, item_dash
 from .flowedit import FlowEditError, FlowPlan, Fresh, plan_edits
-from .render import (Style, block, dash_column, detect_style, flow, flow_entry, flow_key, local_style, render_key,
-                     render_value, sequence_item, sibling_flow_style)
-from .scalars import encode_fragment, render_literal, render_scalar, source_map
-from .textspan import EditError, canon, common_prefix, common_suffix, construct, content_end, line_after
+from .render import (
+    Style,
+    block,
+    dash_column,
+    detect_style,
+    flow,
+    flow_entry,
+    flow_key,
+    local_style,
+    render_key,
+    sequence_item,
+    sibling_flow_style,
+)
+from .scalaredit import ScalarEdits
+from .scalars import render_scalar
+from .textspan import EditError, TextEdit, canon, construct, content_end, line_after
 
 __all__ = ["EditError", "TextEdit", "apply_edits", "construct", "content_end", "edits_for", "line_after"]
-
-
-@dataclass(frozen=True)
-class TextEdit:
-    start: int
-    end: int
-    content: str
-    order: float = 0  # keeps insertions at one offset in operation order
-    depth: int = 0  # at one offset, lines extending a deeper collection go first: they end the inner block
 
 
 @dataclass(frozen=True)
@@ -43,7 +51,7 @@ class _New:
     order: float
 
 
-class _Editor(BlockRemovals):
+class _Editor(BlockRemovals, DashLineHeads, EditState, ScalarEdits):
     def __init__(self, text: str, root: Any):
         if root is None:
             raise EditError("document has no node tree")
@@ -51,12 +59,15 @@ class _Editor(BlockRemovals):
         self.root = root
         self.style: Style = detect_style(text, root)
         self.edits: list[TextEdit] = []
-        self.sequences: dict[str, list[Any]] = {}  # current items of block sequences touched so far
+        self.owner = 0  # id of the node the current operation edits in or under
+        self.sequences: dict[int, list[Any]] = {}  # current items of block sequences touched so far
         self.plans: dict[int, FlowPlan] = {}  # final entries of flow collections touched so far
         self.key_counts: dict[int, int] = {}  # keys left in block mappings this batch changed
         self.emptied: dict[int, tuple[Any, Any, str]] = {}  # (node, key, pointer) of emptied block collections
-        self.inline_emptied: set[int] = set()  # emptied where their only entry stood (`- {}`)
+        self.heads: dict[int, DashHead] = {}  # removed first entries on dash lines (`- name: x`)
+        self.added_keys: dict[int, list[tuple[int, float]]] = {}  # (offset, order) of keys added to block mappings
         self.removed_keys: set[int] = set()  # keys of block mappings this batch removed
+        self.shared: set[int] | None = None  # nodes an alias refers to (found when first needed)
 
     # -- navigation ---------------------------------------------------------------------------
     def resolve(self, parts: list[str]) -> tuple[Any, Any]:
@@ -83,7 +94,7 @@ class _Editor(BlockRemovals):
         """The sequence's current items (the list itself: callers insert and pop)."""
         if seq.flow_style:
             return self.plan(seq).items
-        return self.sequences.setdefault(pointer, list(seq.value))
+        return self.sequences.setdefault(id(seq), list(seq.value))
 
     def plan(self, node: Any) -> FlowPlan:
         return self.plans.setdefault(id(node), FlowPlan.of(node))
@@ -95,6 +106,7 @@ class _Editor(BlockRemovals):
 
     def finish(self) -> list[TextEdit]:
         """The edits, with those of flow collections written once their final entries are known."""
+        self.resolve_heads()
         self.write_emptied()
         for plan in self.plans.values():
             style = local_style(self.text, plan.node, self.style)
@@ -122,6 +134,12 @@ class _Editor(BlockRemovals):
 
     def replace(self, parts: list[str], value: Any) -> None:
         key, node = self.resolve(parts)
+        if key is not None and (id(key) in self.removed_keys or self.removed_from_flow(self.resolve(parts[:-1])[1], parts[-1])):
+            raise EditError(f"cannot replace key {parts[-1]!r}: an operation of the same fix added it")
+        self.refuse_shared(node, whole=False)
+        if not isinstance(node, yaml.ScalarNode):
+            self.forget_inside(node)
+        self.owner = id(node)
         if isinstance(node, yaml.MappingNode) and isinstance(value, dict) and self.replace_entries(parts, node, value):
             return
         if isinstance(node, yaml.SequenceNode) and node.flow_style and isinstance(value, list):
@@ -130,6 +148,8 @@ class _Editor(BlockRemovals):
         if isinstance(node, yaml.ScalarNode) and not isinstance(value, (dict, list)):
             self.edits.append(self.replace_scalar(node, value))
             return
+        self.refuse_shared(node)
+        self.owner = id(node)
         start, end = node.start_mark.index, content_end(self.text, node)
         if isinstance(node, yaml.ScalarNode) or node.flow_style:
             self.edit(start, end, flow(value, self.style))
@@ -153,9 +173,7 @@ class _Editor(BlockRemovals):
             return False
         if node.flow_style and self.edited_inside(node):
             return False
-        saved = (list(self.edits), {k: list(v) for k, v in self.sequences.items()},
-                 {k: p.copy() for k, p in self.plans.items()}, dict(self.key_counts), dict(self.emptied),
-                 set(self.inline_emptied), set(self.removed_keys))
+        saved = self.snapshot()
         if node.flow_style:  # the value replaces what earlier operations did to its entries
             self.plan(node).items[:] = list(node.value)
         try:
@@ -168,8 +186,7 @@ class _Editor(BlockRemovals):
                 if key not in value:
                     self.remove(parts + [key])
         except EditError:
-            (self.edits, self.sequences, self.plans, self.key_counts, self.emptied, self.inline_emptied,
-             self.removed_keys) = saved
+            self.restore(saved)
             return False
         return True
 
@@ -187,6 +204,8 @@ class _Editor(BlockRemovals):
             if tag == "equal":
                 items += olds[i1:i2]
             else:
+                for old in olds[i1:i2]:
+                    self.refuse_shared(old)
                 items += [Fresh(self.sibling_scalar(seq, v) or flow(v, style), "", v, style) for v in value[j1:j2]]
         plan = self.plan(seq)
         plan.items[:] = items
@@ -198,42 +217,9 @@ class _Editor(BlockRemovals):
                 any(p.node is not node and start <= p.node.start_mark.index < end and p.changed()
                     for p in self.plans.values()))
 
-    def replace_scalar(self, node: Any, value: Any) -> TextEdit:
-        start, end = node.start_mark.index, node.end_mark.index
-        old = node.value
-        if isinstance(value, str) and node.tag == "tag:yaml.org,2002:str":
-            mapping = source_map(self.text, node)
-            if mapping is not None:
-                a = common_prefix(old, value)
-                b = common_suffix(old[a:], value[a:])
-                middle = encode_fragment(value[a:len(value) - b], node.style)
-                if middle is not None and (node.style not in (None, "") or value and not _plain_risky(value)):
-                    return TextEdit(mapping[a], mapping[len(old) - b], middle)
-        if node.style in ("'", '"') and isinstance(value, str):
-            rendered = render_scalar(value, node.style) if _needs_any_quote(value) else None
-            rendered = rendered or (node.style + encode_fragment(value, node.style) + node.style)
-        elif node.style == "|" and isinstance(value, str):
-            rendered = self.literal(node, value) or render_scalar(value, self.style.quote)
-        else:
-            rendered = render_value(value, self.style)
-        if node.style in ("|", ">"):
-            end = content_end(self.text, node)
-        return TextEdit(start, end, rendered)
-
-    def literal(self, node: Any, value: str) -> str | None:
-        """A `|` block rewritten whole, at its old indentation, when a script changed in ways the
-        substring edit cannot express; None when `value` cannot be a clip/strip literal."""
-        text = self.text
-        header_end = text.find("\n", node.start_mark.index)
-        if header_end < 0 or "#" in text[node.start_mark.index:header_end]:
-            return None
-        body = text[header_end + 1:node.end_mark.index]
-        firsts = [ln for ln in body.split("\n") if ln.strip()]
-        indent = len(firsts[0]) - len(firsts[0].lstrip(" ")) if firsts else node.start_mark.column + self.style.step
-        return render_literal(value, indent, self.style.newline)
-
     def add(self, parts: list[str], value: Any) -> None:
         _, parent = self.resolve(parts[:-1])
+        self.owner = id(parent)
         last = parts[-1]
         if isinstance(parent, yaml.MappingNode):
             found = child_node(parent, last)
@@ -253,7 +239,6 @@ class _Editor(BlockRemovals):
         if mapping.flow_style:
             self.plan(mapping).items.append(Fresh(flow_entry(key, value, style), flow_key(key, style), value, style))
             return
-        self.refuse_refill(mapping)
         self.key_counts[id(mapping)] = self.key_counts.get(id(mapping), len(mapping.value)) + 1
         rendered_key = render_key(key, style)
         column = mapping.value[0][0].start_mark.column
@@ -262,7 +247,8 @@ class _Editor(BlockRemovals):
             lines = [" " * column + rendered_key + ":"] + block(value, child_indent, style)
         else:
             lines = [" " * column + f"{rendered_key}: {flow(value, style)}"]
-        self.insert_lines(line_after(self.text, content_end(self.text, mapping)), lines, depth)
+        at = line_after(self.text, content_end(self.text, mapping))
+        self.added_keys.setdefault(id(mapping), []).append((at, self.insert_lines(at, lines, depth)))
 
     def add_item(self, seq: Any, pointer: str, index: str, value: Any, depth: int) -> None:
         items = self.items(seq, pointer)
@@ -274,7 +260,6 @@ class _Editor(BlockRemovals):
         if seq.flow_style:
             items.insert(pos, Fresh(scalar or flow(value, style), "", value, style))
             return
-        self.refuse_refill(seq)
         first = seq.value[0]
         dash = dash_column(self.text, first)
         if dash is None:
@@ -287,16 +272,22 @@ class _Editor(BlockRemovals):
         else:
             lines = sequence_item(value, dash, style, item_col, flow_leaves)
         nxt = items[pos] if pos < len(items) else None
+        order = None
         if isinstance(nxt, _New):  # before an item this batch inserted: same place, just before it
             prev = items[pos - 1] if pos else None
             low = prev.order if isinstance(prev, _New) and prev.at == nxt.at else nxt.order - 1
-            at, order = nxt.at, self.insert_lines(nxt.at, lines, depth, (low + nxt.order) / 2)
+            at, order = nxt.at, (low + nxt.order) / 2
+        elif nxt is not None:
+            at = self.text.rfind("\n", 0, nxt.start_mark.index) + 1
+            if self.text[at:item_dash(self.text, nxt)].strip():  # `- - a`: the new item takes the dash line
+                at = item_dash(self.text, nxt)
         else:
-            at = (self.text.rfind("\n", 0, nxt.start_mark.index) + 1 if nxt is not None
-                  else line_after(self.text, content_end(self.text, seq)))
-            if nxt is not None and self.text[at:item_dash(self.text, nxt)].strip():
-                raise EditError("cannot insert before an item that shares its line with an outer dash")
-            order = self.insert_lines(at, lines, depth)
+            at = line_after(self.text, content_end(self.text, seq))
+        if at < len(self.text) and self.text[self.text.rfind("\n", 0, at) + 1:at].strip():
+            nl = self.style.newline
+            order = self.insert(at, nl.join([lines[0][dash:]] + lines[1:]) + nl + " " * dash, depth, order)
+        else:
+            order = self.insert_lines(at, lines, depth, order)
         items.insert(pos, _New(at, order))
 
     @staticmethod
@@ -313,11 +304,16 @@ class _Editor(BlockRemovals):
 
     def remove(self, parts: list[str]) -> None:
         parent_key, parent = self.resolve(parts[:-1])
+        self.owner = id(parent)
         last, pointer = parts[-1], "/" + "/".join(parts[:-1])
         if isinstance(parent, yaml.SequenceNode):
             items = self.items(parent, pointer)
-            if not last.isdigit() or int(last) >= len(items) or isinstance(items[int(last)], _New):
+            if not last.isdigit() or int(last) >= len(items):
                 raise EditError(f"cannot remove item {last}")
+            if isinstance(items[int(last)], (_New, Fresh)):
+                raise EditError(f"cannot remove item {last}: an operation of the same fix added it")
+            self.refuse_shared(items[int(last)])
+            self.forget_inside(items[int(last)])  # what earlier operations did inside it goes with it
             if parent.flow_style:  # flow items are written out by finish()
                 items.pop(int(last))
             else:
@@ -326,7 +322,12 @@ class _Editor(BlockRemovals):
         found = child_node(parent, last) if isinstance(parent, yaml.MappingNode) else None
         if found is None:
             raise EditError(f"no key {last!r} to remove")
+        if id(found[0]) in self.removed_keys or self.removed_from_flow(parent, last):
+            raise EditError(f"cannot remove key {last!r}: an operation of the same fix added it")
         key, node = found
+        self.refuse_shared(key)
+        self.refuse_shared(node)
+        self.forget_inside(node)
         if parent.flow_style:
             items = self.plan(parent).items
             items[:] = [e for e in items if not (isinstance(e, tuple) and e[0] is key)]
@@ -348,20 +349,11 @@ class _Editor(BlockRemovals):
 
     def insert(self, at: int, content: str, depth: int = 0, order: float | None = None) -> float:
         order = len(self.edits) if order is None else order
-        self.edits.append(TextEdit(at, at, content, order, depth))
+        self.edits.append(TextEdit(at, at, content, order, depth, self.owner))
         return order
 
     def edit(self, start: int, end: int, content: str) -> None:
-        self.edits.append(TextEdit(start, end, content, len(self.edits)))
-
-
-def _plain_risky(value: str) -> bool:
-    from .scalars import needs_quotes
-    return needs_quotes(value)
-
-
-def _needs_any_quote(value: str) -> bool:
-    return "\n" in value
+        self.edits.append(TextEdit(start, end, content, len(self.edits), owner=self.owner))
 
 
 def edits_for(text: str, root: Any, operations: list[dict[str, Any]]) -> list[TextEdit]:

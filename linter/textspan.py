@@ -2,6 +2,7 @@
 line starts, what data a node holds. Shared by the text engine and its helpers."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import yaml
@@ -9,6 +10,16 @@ import yaml
 
 class EditError(Exception):
     """An operation the text engine cannot apply exactly."""
+
+
+@dataclass(frozen=True)
+class TextEdit:
+    start: int
+    end: int
+    content: str
+    order: float = 0  # keeps insertions at one offset in operation order
+    depth: int = 0  # at one offset, lines extending a deeper collection go first: they end the inner block
+    owner: int = 0  # id of the node whose operation made it: a later replace of an ancestor drops it
 
 
 def construct(node: Any) -> Any:

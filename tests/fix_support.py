@@ -150,8 +150,31 @@ def touched_lines(text: str, operations: dict[int, list[dict]],
                 continue
             if node is not None:
                 lines |= _node_lines(doc, node, key)
+                lines |= _pulled_up_line(doc, op)
         lines |= _emptied_parent_lines(doc, ops)
     return lines
+
+
+def _pulled_up_line(doc, op: dict) -> set[int]:
+    """The line of the entry that moves up onto a dash line when the first entry there goes
+    (`- name: x` / `  image: y` becomes `- image: y`)."""
+    from cslint.dashline import dash_head
+    from cslint.textedit import EditError
+    parent, _, missing = doc.node_at(op["path"].rsplit("/", 1)[0])
+    if op["op"] != "remove" or missing or getattr(parent, "flow_style", True) or len(parent.value) < 2:
+        return set()
+    first = parent.value[0]
+    target = doc.node_at(op["path"])
+    if (first[0] if isinstance(first, tuple) else first) is not (target[1] if isinstance(first, tuple) else target[0]):
+        return set()
+    try:
+        if dash_head(doc.chunk.text, parent) is None:
+            return set()
+    except EditError:
+        return set()
+    second = parent.value[1]
+    start = (second[0] if isinstance(second, tuple) else second).start_mark.index
+    return {doc.chunk.line + doc.chunk.text.count("\n", 0, start)}
 
 
 def _emptied_parent_lines(doc, ops: list[dict]) -> set[int]:

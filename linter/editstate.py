@@ -1,0 +1,90 @@
+"""What the text editor remembers between the operations of one batch, and the two ways an
+operation changes that memory wholesale: a replace that falls back on another way of writing
+(`snapshot` / `restore`), and a replace of a collection that earlier operations edited inside
+(`forget_inside`: the new value supersedes those edits, so they are dropped, not merged).
+
+Also the guard for aliases: a node an alias (`*a`) refers to is one node at two places of the
+data but one place of the text, so replacing or removing it cannot be written exactly.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from .textspan import EditError
+
+_BY_NODE = ("sequences", "plans", "key_counts", "emptied", "heads", "added_keys")
+
+
+def subtree_ids(node: Any) -> set[int]:
+    """Ids of the node, its keys and everything below it (each node once: aliases may loop)."""
+    seen: set[int] = set()
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if id(n) in seen:
+            continue
+        seen.add(id(n))
+        if isinstance(n, yaml.MappingNode):
+            stack.extend(x for pair in n.value for x in pair)
+        elif isinstance(n, yaml.SequenceNode):
+            stack.extend(n.value)
+    return seen
+
+
+def shared_ids(root: Any) -> set[int]:
+    """Ids of the nodes that occur more than once in the tree: those an alias refers to."""
+    seen: set[int] = set()
+    shared: set[int] = set()
+    stack = [root]
+    while stack:
+        n = stack.pop()
+        if id(n) in seen:
+            shared.add(id(n))
+            continue
+        seen.add(id(n))
+        if isinstance(n, yaml.MappingNode):
+            stack.extend(x for pair in n.value for x in pair)
+        elif isinstance(n, yaml.SequenceNode):
+            stack.extend(n.value)
+    return shared
+
+
+class EditState:
+    """Mixed into the text editor: the batch's `edits` and the bookkeeping named in _BY_NODE
+    (dicts keyed by node id) plus `removed_keys`, `root` and `shared`."""
+
+    def snapshot(self) -> tuple:
+        copies = []
+        for name in _BY_NODE:
+            value = getattr(self, name)
+            copies.append({k: (v.copy() if hasattr(v, "copy") else v) for k, v in value.items()})
+        return list(self.edits), copies, set(self.removed_keys)
+
+    def restore(self, saved: tuple) -> None:
+        edits, copies, removed = saved
+        self.edits, self.removed_keys = edits, removed
+        for name, value in zip(_BY_NODE, copies):
+            setattr(self, name, value)
+
+    def forget_inside(self, node: Any) -> None:
+        """Drop what earlier operations of the batch did in or under `node`, which is about to be
+        replaced: the replace writes the node's new value over its original text."""
+        if not self.edits and not any(getattr(self, name) for name in _BY_NODE):
+            return
+        inside = subtree_ids(node)
+        self.edits = [e for e in self.edits if e.owner not in inside]
+        for name in _BY_NODE:
+            setattr(self, name, {k: v for k, v in getattr(self, name).items() if k not in inside})
+        self.removed_keys -= inside
+
+    def refuse_shared(self, node: Any, whole: bool = True) -> None:
+        """EditError when rewriting `node` (with all below it when `whole`) would change what an
+        alias elsewhere refers to, or would write at the alias's anchor instead of at the alias."""
+        if self.shared is None:
+            self.shared = shared_ids(self.root)
+        if not self.shared:
+            return
+        if id(node) in self.shared or whole and subtree_ids(node) & self.shared:
+            raise EditError("cannot replace or remove a node that an alias refers to")
