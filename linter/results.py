@@ -15,7 +15,8 @@ finishes them after the set pass. Their findings go through the spool's own budg
 from __future__ import annotations
 
 from array import array
-from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING
 
 from .model import Finding, Severity
 from .spool import Packed, Spool, dumps, shown_count, worst_severity
@@ -27,7 +28,7 @@ IN_MEMORY_FILES = 2_000  # done files kept as objects before records go to disk
 _LIVE, _NONE = -1, -1  # offset of a file held as an object; worst severity of a file showing none
 
 
-def done(result: "FileResult") -> bool:
+def done(result: FileResult) -> bool:
     """Finished and not waiting for the set pass: nothing will change this file's result."""
     return result.finished and not result.set_objects and result.set_parked is None
 
@@ -37,12 +38,12 @@ class RunResults(Sequence["FileResult"]):
         self._spool = spool
         self._budget = IN_MEMORY_FILES if in_memory is None else in_memory
         self._kept: set[int] = set()  # done files held as objects (at most the budget)
-        self._live: dict[int, "FileResult"] = {}
+        self._live: dict[int, FileResult] = {}
         self._offset, self._size = array("q"), array("q")
         self._shown, self._worst = array("q"), array("b")
 
     # -- filling ------------------------------------------------------------------------------
-    def append(self, result: "FileResult") -> None:
+    def append(self, result: FileResult) -> None:
         i = len(self._offset)
         self._offset.append(_LIVE)
         self._size.append(0)
@@ -51,7 +52,7 @@ class RunResults(Sequence["FileResult"]):
         self._live[i] = result
         self._file(i)
 
-    def refile(self, changed: Iterable["FileResult"]) -> None:
+    def refile(self, changed: Iterable[FileResult]) -> None:
         """After the set pass: the files it finished become done like the rest; `changed` are
         those whose findings it replaced (they go through the findings budget again)."""
         again = {id(r) for r in changed}
@@ -69,10 +70,10 @@ class RunResults(Sequence["FileResult"]):
         if store and result.finished and isinstance(result.findings, (list, Packed)):
             result.findings = self._spool.store(result.findings)
 
-    def _write(self, i: int, result: "FileResult") -> bool:
+    def _write(self, i: int, result: FileResult) -> bool:
         held = result.findings
         if isinstance(held, Packed):  # pickled in a worker: the record carries those bytes
-            findings: "list[Finding] | Packed" = held
+            findings: list[Finding] | Packed = held
             shown, worst = held.shown, held.worst
         else:  # a list, or a spooled handle (a set file finished by the set pass): read once
             findings = list(held)
@@ -90,14 +91,14 @@ class RunResults(Sequence["FileResult"]):
         return True
 
     # -- reading ------------------------------------------------------------------------------
-    def live(self) -> Iterator["FileResult"]:
+    def live(self) -> Iterator[FileResult]:
         """The results held as objects, in file order (the set pass works on these only)."""
         return (self._live[i] for i in sorted(self._live))
 
     def __len__(self) -> int:
         return len(self._offset)
 
-    def __getitem__(self, i):  # noqa: ANN001, ANN204 - Sequence's overloads
+    def __getitem__(self, i):
         if isinstance(i, slice):
             return [self[j] for j in range(*i.indices(len(self)))]
         i = range(len(self))[i]
@@ -108,7 +109,7 @@ class RunResults(Sequence["FileResult"]):
         result.findings = findings.unpack() if isinstance(findings, Packed) else findings
         return result
 
-    def __iter__(self) -> Iterator["FileResult"]:
+    def __iter__(self) -> Iterator[FileResult]:
         for i in range(len(self)):
             yield self[i]
 
@@ -123,7 +124,7 @@ class RunResults(Sequence["FileResult"]):
                 yield self._shown[i], None if worst == _NONE else Severity(worst)
 
 
-def file_counts(results: Iterable["FileResult"]) -> Iterator[tuple[int, Severity | None]]:
+def file_counts(results: Iterable[FileResult]) -> Iterator[tuple[int, Severity | None]]:
     """(shown, worst) per file of any run's results: the ledger's numbers when it has them."""
     if isinstance(results, RunResults):
         return results.counts()
