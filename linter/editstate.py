@@ -17,27 +17,12 @@ from .textspan import EditError
 _BY_NODE = ("sequences", "plans", "key_counts", "emptied", "heads", "added_keys")
 
 
-def subtree_ids(node: Any) -> set[int]:
-    """Ids of the node, its keys and everything below it (each node once: aliases may loop)."""
-    seen: set[int] = set()
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        if id(n) in seen:
-            continue
-        seen.add(id(n))
-        if isinstance(n, yaml.MappingNode):
-            stack.extend(x for pair in n.value for x in pair)
-        elif isinstance(n, yaml.SequenceNode):
-            stack.extend(n.value)
-    return seen
-
-
-def shared_ids(root: Any) -> set[int]:
-    """Ids of the nodes that occur more than once in the tree: those an alias refers to."""
+def _walk_ids(node: Any) -> tuple[set[int], set[int]]:
+    """(ids of the node, its keys and everything below it, each once; the ids met more than once:
+    the nodes an alias refers to). Iterative: aliases may loop and documents may be deep."""
     seen: set[int] = set()
     shared: set[int] = set()
-    stack = [root]
+    stack = [node]
     while stack:
         n = stack.pop()
         if id(n) in seen:
@@ -48,7 +33,16 @@ def shared_ids(root: Any) -> set[int]:
             stack.extend(x for pair in n.value for x in pair)
         elif isinstance(n, yaml.SequenceNode):
             stack.extend(n.value)
-    return shared
+    return seen, shared
+
+
+def subtree_ids(node: Any) -> set[int]:
+    return _walk_ids(node)[0]
+
+
+def shared_ids(root: Any) -> set[int]:
+    """Ids of the nodes that occur more than once in the tree: those an alias refers to."""
+    return _walk_ids(root)[1]
 
 
 class EditState:

@@ -19,11 +19,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from .model import Finding, Severity
-from .spool import Packed, Spool, dumps, shown_count, worst_severity
+from .sources import SourceText
+from .spool import Packed, Spool, Spooled, dumps, shown_count, worst_severity
 
 if TYPE_CHECKING:
     from .engine import FileResult
 
+_SOURCE_FIELDS = SourceText.__slots__  # what a record keeps of a file's identity
 IN_MEMORY_FILES = 2_000  # done files kept as objects before records go to disk
 _LIVE, _NONE = -1, -1  # offset of a file held as an object; worst severity of a file showing none
 
@@ -72,17 +74,18 @@ class RunResults(Sequence["FileResult"]):
 
     def _write(self, i: int, result: FileResult) -> bool:
         held = result.findings
+        findings: list[Finding] | Packed | tuple[int, int]
         if isinstance(held, Packed):  # pickled in a worker: the record carries those bytes
-            findings: list[Finding] | Packed = held
-            shown, worst = held.shown, held.worst
-        else:  # a list, or a spooled handle (a set file finished by the set pass): read once
+            findings, shown, worst = held, held.shown, held.worst
+        elif isinstance(held, Spooled):  # already on disk (a set file the set pass finished)
+            findings, shown, worst = held.location, held.shown, held.worst
+        else:
             findings = list(held)
             shown, worst = shown_count(findings), worst_severity(findings)
-        result.findings = []  # the record holds them apart (a worker's bytes stay bytes)
-        try:
-            written = self._spool.write(dumps((result, findings)))
-        finally:
-            result.findings = held  # a caller may still hold the result: not the read-back list
+        # the file's identity as plain values (pickling the objects cost twice as much), and its
+        # findings as they are held: a list, a worker's bytes, or where the spool has them
+        source = result.source
+        written = self._spool.write(dumps((tuple(getattr(source, f) for f in _SOURCE_FIELDS), findings)))
         if written is None:  # no usable disk: the spool said why, the file stays an object
             return False
         del self._live[i]
@@ -105,9 +108,13 @@ class RunResults(Sequence["FileResult"]):
         live = self._live.get(i)
         if live is not None:
             return live
-        result, findings = self._spool.load(self._offset[i], self._size[i])
-        result.findings = findings.unpack() if isinstance(findings, Packed) else findings
-        return result
+        source, findings = self._spool.load(self._offset[i], self._size[i])
+        if isinstance(findings, Packed):
+            findings = findings.unpack()
+        elif isinstance(findings, tuple):  # where the spool holds them
+            findings = self._spool.load(*findings)
+        from .engine import FileResult  # engine imports this module
+        return FileResult(SourceText(*source), [], findings, finished=True)
 
     def __iter__(self) -> Iterator[FileResult]:
         for i in range(len(self)):

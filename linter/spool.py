@@ -142,6 +142,11 @@ class Spooled(Sequence[Finding]):
         self._spool, self._offset, self._size, self._count = spool, offset, size, count
         self.shown, self.worst = shown, worst
 
+    @property
+    def location(self) -> tuple[int, int]:
+        """(offset, size) in the spool: a record written later points here instead of copying."""
+        return self._offset, self._size
+
     def _all(self) -> list[Finding]:
         return self._spool.load(self._offset, self._size)
 

@@ -184,7 +184,7 @@ def test_done_files_past_the_budget_leave_the_heap_whole_and_come_back_in_order(
 
 
 def test_a_written_file_keeps_its_findings_handle_for_whoever_still_holds_it():
-    """Writing a record reads spooled findings once; the result object a caller may still hold
+    """A record points at findings already spooled; the result object a caller may still hold
     (the set pass's list of files) keeps its handle, not the read-back list: holding those lists
     cost 50 MB on a 50k-document run."""
     store = spool.Spool(in_memory=0)
