@@ -3,8 +3,9 @@
     python bench/run.py [--sizes 1000,10000,50000] [--checkov PATH] [--repeat 3]
 
 Every command runs as a fresh process (interpreter start-up included on both sides of a ratio);
-each time is the best of `--repeat` runs, as wall time and as CPU time (user+sys of the child),
-because on a busy shared machine CPU time is the steadier of the two.
+each time is the best of `--repeat` runs, the commands of one ratio run in turns, as wall time
+and as CPU time (user+sys of the child), because on a busy shared machine CPU time is the
+steadier of the two.
 """
 from __future__ import annotations
 
@@ -57,18 +58,26 @@ class Timing:
 
 
 def run(cmd: list[str], repeat: int, env: dict[str, str] | None = None) -> Timing:
-    best: Timing | None = None
+    return rounds([cmd], repeat, env)[0]
+
+
+def rounds(cmds: list[list[str]], repeat: int, env: dict[str, str] | None = None) -> list[Timing]:
+    """The best of `repeat` runs of each command, run in turns (a, b, a, b, …) so that both sides
+    of a ratio meet the same machine: a shared VM's speed drifts (up to 2× within minutes, measured
+    here), and timing one command's repeats in a block, then the other's, put that drift into
+    the ratio."""
+    best: list[Timing | None] = [None] * len(cmds)
     for _ in range(repeat):
-        before = os.times()
-        start = time.perf_counter()
-        subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-        wall = time.perf_counter() - start
-        after = os.times()
-        cpu = (after.children_user - before.children_user) + (after.children_system - before.children_system)
-        if best is None or wall < best.wall:
-            best = Timing(wall, cpu)
-    assert best is not None
-    return best
+        for i, cmd in enumerate(cmds):
+            before = os.times()
+            start = time.perf_counter()
+            subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+            wall = time.perf_counter() - start
+            after = os.times()
+            cpu = (after.children_user - before.children_user) + (after.children_system - before.children_system)
+            if best[i] is None or wall < best[i].wall:  # type: ignore[union-attr]
+                best[i] = Timing(wall, cpu)
+    return [b for b in best if b is not None]
 
 
 def peak_rss_mb(cmd: list[str]) -> float:
@@ -91,9 +100,8 @@ def bench_size(n: int, tmp: Path, repeat: int, checkov: str | None, rows: "Rows"
     tree = tmp / f"corpus-{n}"
     files = write_corpus(tree, n)
     label = f"{n:,} docs / {len(files):,} files"
-    parse = run([sys.executable, "-c", PARSE_SCRIPT, str(tree)], repeat)
-    serial = run(cslint("-j", "1", str(tree)), repeat)
-    jobs2 = run(cslint("-j", "2", str(tree)), repeat)
+    parse, serial, jobs2 = rounds([[sys.executable, "-c", PARSE_SCRIPT, str(tree)],
+                                   cslint("-j", "1", str(tree)), cslint("-j", "2", str(tree))], repeat)
     rows.append((f"{label}: yaml.load_all (CSafeLoader)", str(parse)))
     rows.append((f"{label}: cslint -j1", f"{serial}   = {serial / parse} of parse"))
     rows.append((f"{label}: cslint -j2", f"{jobs2}   = {jobs2 / parse} of parse, "
@@ -118,8 +126,7 @@ def bench_size(n: int, tmp: Path, repeat: int, checkov: str | None, rows: "Rows"
 def bench_small(tmp: Path, repeat: int, rows: "Rows") -> None:
     small = tmp / "small.yaml"
     small.write_text(SMALL, encoding="utf-8")
-    bare = run([sys.executable, "-c", "import yaml"], repeat)
-    one = run(cslint(str(small)), repeat)
+    bare, one = rounds([[sys.executable, "-c", "import yaml"], cslint(str(small))], repeat)
     rows.append(("one small file: python -c 'import yaml'", str(bare)))
     rows.append(("one small file: cslint", f"{one}   = {one / bare} of import yaml"))
 
