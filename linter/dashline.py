@@ -15,8 +15,8 @@ from typing import Any
 
 import yaml
 
-from .emptyblock import item_dash, line_start
-from .textspan import EditError, content_end, line_after
+from .emptyblock import item_dash
+from .textspan import EditError, content_end, line_after, line_start
 
 _DASHES = re.compile(r"[ \t]*(?:-[ \t]+)+(?:[&!][^ \t\r\n]*[ \t]+)*")  # `- - &anchor ` before the entry
 

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from .render import block, flow
-from .textspan import EditError, content_end, line_after
+from .textspan import EditError, content_end, line_after, line_start
 
 _PROPERTIES = re.compile(r"((?:[ \t]+[&!][^ \t\r\n#]*)*)[ \t]*(?:#.*)?\r?")  # ` &anchor !tag  # comment`
 _BLANK_OR_COMMENT_LINES = re.compile(r"(?:[ \t]*(?:#[^\n]*)?\r?\n)*")
@@ -89,10 +89,6 @@ def marker_in_place(text: str, node: Any, empty: str, newline: str, removed_to: 
         return None
     tail = newline if removed_to < len(text) or text.endswith("\n") else ""
     return EmptyMarker(begin, " " * (start - begin) + empty + tail)
-
-
-def line_start(text: str, offset: int) -> int:
-    return text.rfind("\n", 0, offset) + 1
 
 
 class BlockRemovals:

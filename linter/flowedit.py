@@ -30,14 +30,13 @@ from .flowgaps import (
     indentation,
     isolated,
     line_removal,
-    line_start,
     lines_at,
-    next_line,
     own_line,
     rest_blank,
     span,
 )
 from .flowrefill import refill_commented, rewrite_interior
+from .textspan import line_after, line_start
 
 __all__ = ["FlowEditError", "FlowPlan", "Fresh", "is_flow", "plan_edits"]
 
@@ -209,7 +208,7 @@ def _remove_run(text: str, spans: list[tuple[int, int]], first: int, last: int,
         nxt = spans[last + 1][0]
         comma = comma_after(text, end)
         if comma is not None and own_line(text, start) and "\n" in text[comma + 1:nxt]:
-            return [(line_start(text, start), next_line(text, comma), "")]
+            return [(line_start(text, start), line_after(text, comma), "")]
         if comma is not None and "\n" in text[comma + 1:nxt]:  # the run ends its line: keep the break
             return [(spans[first - 1][1], end, "")] if first > 0 else [(start, comma + 1, "")]
         return [(start, nxt, "")]
@@ -220,14 +219,14 @@ def _remove_run(text: str, spans: list[tuple[int, int]], first: int, last: int,
     if prev_comma is not None and own_line(text, start) and "\n" in text[prev_comma + 1:start]:
         if not rest_blank(text, tail):  # the closing bracket follows on the entry's line
             return [(start, tail, "")] if not json else [(prev_end, end, "")]
-        edits = [(line_start(text, start), next_line(text, tail), "")]
+        edits = [(line_start(text, start), line_after(text, tail), "")]
         if trailing is None and json:  # the entry before becomes the last one: JSON takes its comma
             edits.append((prev_comma, prev_comma + 1, ""))
         return edits
     late = bare_comma(text, prev_end, start) if prev_comma is None else None
     if late is not None and "#" not in text[late:start]:  # `a  # c` then `, b`: the comma goes with b
         if own_line(text, late) and rest_blank(text, tail) and "\n" not in text[late:end]:
-            return [(line_start(text, late), next_line(text, tail), "")]
+            return [(line_start(text, late), line_after(text, tail), "")]
         return [(late, tail, "")]
     return [(prev_end, end, "")]
 

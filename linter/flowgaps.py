@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .textspan import line_after, line_start
+
 
 class FlowEditError(Exception):
     """A flow collection edit that cannot be written exactly."""
@@ -51,18 +53,9 @@ def comma_after(text: str, end: int) -> int | None:
     return i if i < len(text) and text[i] == "," else None
 
 
-def line_start(text: str, offset: int) -> int:
-    return text.rfind("\n", 0, offset) + 1
-
-
-def next_line(text: str, offset: int) -> int:
-    nl = text.find("\n", offset)
-    return len(text) if nl < 0 else nl + 1
-
-
 def rest_blank(text: str, offset: int) -> bool:
     """Nothing but blanks or a comment after `offset` on its line."""
-    rest = text[offset:next_line(text, offset)].strip()
+    rest = text[offset:line_after(text, offset)].strip()
     return not rest or rest.startswith("#")
 
 
@@ -113,19 +106,19 @@ def lines_at(text: str, spans: list[tuple[int, int]], index: int, texts: list[st
               followed: bool) -> tuple[int, int, str]:
     """New entries as lines where entry `index` starts, at its column; the last one gets a comma
     when an entry follows, or when the collection's last entry had a trailing one."""
-    trailing = followed or "," in text[spans[-1][1]:next_line(text, spans[-1][1])].split("#", 1)[0]
+    trailing = followed or "," in text[spans[-1][1]:line_after(text, spans[-1][1])].split("#", 1)[0]
     indent = " " * column(text, spans[index][0])
     at = line_start(text, spans[index][0])
     return at, at, ("," + newline).join(indent + t for t in texts) + ("," if trailing else "") + newline
 
 
 def line_removal(text: str, entry: tuple[int, int]) -> tuple[int, int, str]:
-    return line_start(text, entry[0]), next_line(text, entry[1]), ""
+    return line_start(text, entry[0]), line_after(text, entry[1]), ""
 
 
 def indentation(text: str, offset: int) -> int:
     start = line_start(text, offset)
-    line = text[start:next_line(text, offset)]
+    line = text[start:line_after(text, offset)]
     return len(line) - len(line.lstrip(" "))
 
 

@@ -14,13 +14,12 @@ from .flowgaps import (
     indentation,
     isolated,
     line_removal,
-    line_start,
     lines_at,
-    next_line,
     own_line,
     span,
     uncommented,
 )
+from .textspan import line_after, line_start
 
 if TYPE_CHECKING:
     from .flowedit import FlowPlan
@@ -81,7 +80,7 @@ def _whole_lines(text: str, deletions: list[tuple[int, int, str]]) -> list[tuple
         if merged and merged[-1][1] == start:
             start = merged.pop()[0]
         merged.append((start, end, ""))
-    return [(line_start(text, a), next_line(text, b), "") if own_line(text, a) and text[b:b + 1] in ("\r", "\n")
+    return [(line_start(text, a), line_after(text, b), "") if own_line(text, a) and text[b:b + 1] in ("\r", "\n")
             else (a, b, c) for a, b, c in merged]
 
 

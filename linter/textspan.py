@@ -68,6 +68,10 @@ def content_end(text: str, node: Any) -> int:
     return content_end(text, last[1] if isinstance(last, tuple) else last)
 
 
+def line_start(text: str, offset: int) -> int:
+    return text.rfind("\n", 0, offset) + 1
+
+
 def line_after(text: str, offset: int) -> int:
     nl = text.find("\n", offset)
     return len(text) if nl < 0 else nl + 1
