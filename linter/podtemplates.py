@@ -111,17 +111,18 @@ def kserve_component_annotations(isvc: dict, component: dict) -> dict:
     template in Standard mode): the InferenceService's own, then the component's, which win —
     `utils.Union(annotations, <component>Annotations)` after `utils.Filter(…, disallowed)` in
     pkg/controller/v1beta1/inferenceservice/components/{predictor,transformer,explainer}.go."""
-    merged = {k: v for k, v in isvc.items() if isinstance(k, str) and k not in KSERVE_DISALLOWED_ANNOTATIONS}
-    merged.update((k, v) for k, v in component.items() if isinstance(k, str) and k not in KSERVE_DISALLOWED_ANNOTATIONS)
-    return merged
+    return _kserve_union(isvc, component, KSERVE_DISALLOWED_ANNOTATIONS)
 
 
 def kserve_component_labels(isvc: dict, component: dict) -> dict:
     """Labels likewise, `utils.Union(isvc.Labels, <component>Labels, …)`, less the one label Knative
     keeps off revision templates (constants.RevisionTemplateLabelDisallowedList: VisibilityLabel)."""
-    merged = {k: v for k, v in isvc.items() if isinstance(k, str)}
-    merged.update((k, v) for k, v in component.items() if isinstance(k, str))
-    merged.pop("networking.knative.dev/visibility", None)
+    return _kserve_union(isvc, component, frozenset({"networking.knative.dev/visibility"}))
+
+
+def _kserve_union(isvc: dict, component: dict, dropped: frozenset[str]) -> dict:
+    merged = {k: v for k, v in isvc.items() if isinstance(k, str) and k not in dropped}
+    merged.update((k, v) for k, v in component.items() if isinstance(k, str) and k not in dropped)
     return merged
 
 
