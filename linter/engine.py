@@ -26,7 +26,8 @@ from .workloads import K8sObject, PodTemplate, iter_objects
 
 PARSE_ERROR_CODE = "CS000"
 # kinds `collect_scale_context` reads: only files whose text names one are parsed in the pre-pass
-CONTEXT_KINDS = ("ScaledObject",)
+# ("ServingRuntime" also matches "ClusterServingRuntime")
+CONTEXT_KINDS = ("ScaledObject", "ServingRuntime")
 
 
 @dataclass(slots=True)  # one per file of the run: no per-instance dict

@@ -5,9 +5,12 @@ whether the path ends at a PodTemplateSpec (`metadata` + `spec`) or directly at 
 """
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
-from .workloads import K8sObject, PodTemplate, as_dict, as_list
+from .workloads import K8sObject, MetadataLayer, PodTemplate, as_dict, as_list
+
+if TYPE_CHECKING:
+    from .servingruntimes import RuntimeMetadata
 
 TEMPLATE = "template"  # PodTemplateSpec: {metadata, spec}
 PODSPEC = "podspec"  # the pod spec itself
@@ -104,31 +107,38 @@ KSERVE_DISALLOWED_ANNOTATIONS = frozenset({
     "autoscaling.knative.dev/min-scale", "autoscaling.knative.dev/max-scale",
     "internal.serving.kserve.io/storage-initializer-sourceuri",
     "kubectl.kubernetes.io/last-applied-configuration"})
+# constants.RevisionTemplateLabelDisallowedList: the one label Knative keeps off revision templates
+KSERVE_DROPPED_LABELS = frozenset({"networking.knative.dev/visibility"})
+NOTHING: frozenset[str] = frozenset()
 
 
 def kserve_component_annotations(isvc: dict, component: dict) -> dict:
     """The annotations KServe puts on a component's Knative revision template (or Deployment pod
     template in Standard mode): the InferenceService's own, then the component's, which win —
     `utils.Union(annotations, <component>Annotations)` after `utils.Filter(…, disallowed)` in
-    pkg/controller/v1beta1/inferenceservice/components/{predictor,transformer,explainer}.go."""
-    return _kserve_union(isvc, component, KSERVE_DISALLOWED_ANNOTATIONS)
+    pkg/controller/v1beta1/inferenceservice/components/{predictor,transformer,explainer}.go. The
+    predictor's runtime, when known, comes first (`_inference_service`)."""
+    return _kserve_union((isvc, component), KSERVE_DISALLOWED_ANNOTATIONS)
 
 
 def kserve_component_labels(isvc: dict, component: dict) -> dict:
-    """Labels likewise, `utils.Union(isvc.Labels, <component>Labels, …)`, less the one label Knative
-    keeps off revision templates (constants.RevisionTemplateLabelDisallowedList: VisibilityLabel)."""
-    return _kserve_union(isvc, component, frozenset({"networking.knative.dev/visibility"}))
+    """Labels likewise, `utils.Union(isvc.Labels, <component>Labels, …)`, less the label Knative
+    keeps off revision templates."""
+    return _kserve_union((isvc, component), KSERVE_DROPPED_LABELS)
 
 
-def _kserve_union(isvc: dict, component: dict, dropped: frozenset[str]) -> dict:
-    merged = {k: v for k, v in isvc.items() if isinstance(k, str) and k not in dropped}
-    merged.update((k, v) for k, v in component.items() if isinstance(k, str) and k not in dropped)
+def _kserve_union(layers: Iterable[dict], dropped: frozenset[str]) -> dict:
+    merged: dict = {}
+    for layer in layers:
+        merged.update((k, v) for k, v in layer.items() if isinstance(k, str) and k not in dropped)
     return merged
 
 
 def _inference_service(obj: K8sObject) -> Iterator[PodTemplate]:
     """KServe: each component is an inline PodSpec; `model`/`art` are inline containers. The
-    predictor's ServingRuntime annotations (lowest priority) live in another object: not merged."""
+    predictor's pods also carry its named ServingRuntime's metadata, at the lowest priority."""
+    runtime = _named_runtime(obj)
+    isvc_labels = as_dict(obj.metadata.get("labels"))
     for name, inline_key in KSERVE_COMPONENTS:
         component = as_dict(obj.spec.get(name))
         if not component:
@@ -136,15 +146,69 @@ def _inference_service(obj: K8sObject) -> Iterator[PodTemplate]:
         inline = component.get(inline_key) if inline_key else None
         extra = ((inline, obj.at("spec", name, inline_key)),) if isinstance(inline, dict) else ()
         hint = _kserve_hint(inline) if name == "predictor" else None
+        own, labels = as_dict(component.get("annotations")), as_dict(component.get("labels"))
         if extra or as_list(component.get("containers")):
-            own, labels = as_dict(component.get("annotations")), as_dict(component.get("labels"))
+            base = runtime if name == "predictor" else None
+            # kserve master (0.21 dev) components/predictor.go buildObjectMeta: "predictor component >
+            # isvc > ServingRuntimePodSpec", `utils.Union(sRuntimeAnnotations, annotations,
+            # predictorAnnotations)`, each filtered by the disallowed list; labels alike, unfiltered
+            # there (the ksvc reconciler drops the revision-template label)
+            runtime_layer = (_runtime_layer(f"{base.label}'s spec.annotations", base.annotations,
+                                            KSERVE_DISALLOWED_ANNOTATIONS) if base else None)
+            layers = _layers(obj, name, own, runtime_layer)
             yield PodTemplate(obj, component, obj.at("spec", name), {"annotations": own, "labels": labels}, name,
-                              extra_containers=extra, engine_hint=hint,
-                              merged_annotations=kserve_component_annotations(obj.annotations, own),
-                              merged_labels=kserve_component_labels(as_dict(obj.metadata.get("labels")), labels))
+                              extra_containers=extra, engine_hint=hint, annotation_layers=layers,
+                              merged_annotations=_kserve_union((l.annotations for l in layers), NOTHING),
+                              merged_labels=_kserve_union((base.labels if base else {}, isvc_labels, labels),
+                                                          KSERVE_DROPPED_LABELS))
         worker = component.get("workerSpec") if name == "predictor" else None
         if isinstance(worker, dict):
-            yield PodTemplate(obj, worker, obj.at("spec", name, "workerSpec"), {}, "worker", engine_hint=hint)
+            yield _kserve_worker(obj, worker, own, (isvc_labels, labels), runtime, hint)
+
+
+def _kserve_worker(obj: K8sObject, worker: dict, own: dict, labels: tuple[dict, dict],
+                   runtime: RuntimeMetadata | None, hint: str | None) -> PodTemplate:
+    """Multi-node workers (Standard mode only) run in their own Deployment whose pod template
+    metadata is (kserve master, 0.21 dev) components/predictor.go reconcileWorker's `workerObjectMeta`: annotations
+    `utils.Union(sRuntime.WorkerSpec.Annotations, annotations, predictorAnnotations)` — the
+    runtime's *worker* annotations, unfiltered, under the filtered InferenceService's and
+    predictor's — and labels `utils.Union(sRuntimeWorkerLabels, isvc.Labels, Predictor.Labels, …)`
+    (reconcilers/deployment createRawWorkerDeployment copies it onto the template). The
+    InferenceService's `workerSpec` is a bare PodSpec: it has no annotations of its own."""
+    runtime_layer = (_runtime_layer(f"{runtime.label}'s spec.workerSpec.annotations", runtime.worker_annotations,
+                                    NOTHING) if runtime else None)
+    layers = _layers(obj, "predictor", own, runtime_layer)
+    return PodTemplate(obj, worker, obj.at("spec", "predictor", "workerSpec"), {}, "worker", engine_hint=hint,
+                       annotation_layers=layers,
+                       merged_annotations=_kserve_union((l.annotations for l in layers), NOTHING),
+                       merged_labels=_kserve_union((runtime.worker_labels if runtime else {},) + labels, NOTHING))
+
+
+def _layers(obj: K8sObject, name: str, own: dict, runtime: MetadataLayer | None) -> tuple[MetadataLayer, ...]:
+    """The annotation sources of a component's pods, lowest priority first, each as filtered."""
+    isvc = MetadataLayer("metadata.annotations", obj.at("metadata", "annotations"),
+                         _kserve_union((obj.annotations,), KSERVE_DISALLOWED_ANNOTATIONS))
+    component = MetadataLayer(f"spec.{name}.annotations", obj.at("spec", name, "annotations"),
+                              _kserve_union((own,), KSERVE_DISALLOWED_ANNOTATIONS))
+    return (runtime, isvc, component) if runtime else (isvc, component)
+
+
+def _runtime_layer(label: str, annotations: dict, dropped: frozenset[str]) -> MetadataLayer:
+    """A runtime lives in another object: no pointer into this document."""
+    return MetadataLayer(label, None, _kserve_union((annotations,), dropped))
+
+
+def _named_runtime(obj: K8sObject) -> RuntimeMetadata | None:
+    """The ServingRuntime the predictor names, when the run holds it (`obj.context`, gathered by
+    the engine's pre-pass). KServe reads a runtime only on the `model` path (predictor.go: with a
+    framework field or custom containers `sRuntime` stays empty); an auto-selected one is not
+    resolved (servingruntimes.ServingRuntimes.find says why)."""
+    runtimes = getattr(getattr(obj, "context", None), "runtimes", None)
+    if not runtimes:
+        return None
+    model = as_dict(obj.spec.get("predictor")).get("model")
+    name = model.get("runtime") if isinstance(model, dict) else None
+    return runtimes.find(name, obj.namespace) if isinstance(name, str) and name else None
 
 
 def _kserve_hint(model: Any) -> str | None:
@@ -160,5 +224,6 @@ def _serving_runtime(obj: K8sObject) -> Iterator[PodTemplate]:
     if as_list(spec.get("containers")):
         yield PodTemplate(obj, spec, obj.at("spec"), meta, "runtime", engine_hint=hint)
     worker = spec.get("workerSpec")
-    if isinstance(worker, dict):
-        yield PodTemplate(obj, worker, obj.at("spec", "workerSpec"), {}, "worker", engine_hint=hint)
+    if isinstance(worker, dict):  # ServingRuntimePodSpec too: its own annotations reach the workers
+        meta = {"annotations": as_dict(worker.get("annotations")), "labels": as_dict(worker.get("labels"))}
+        yield PodTemplate(obj, worker, obj.at("spec", "workerSpec"), meta, "worker", engine_hint=hint)

@@ -7,7 +7,9 @@ Knative's own min-scale defaults to 0 under KPA; KEDA's minReplicaCount defaults
 `idleReplicaCount` (which only supports 0) scales an idle target to zero whatever the minimum.
 
 Some of these facts live in other objects (a KEDA ScaledObject in another file), so the engine
-gathers a `ScaleContext` from every document of the run before any rule runs.
+gathers a `ScaleContext` from every document of the run before any rule runs; the same pass
+gathers the run's KServe ServingRuntimes, whose annotations reach the predictors that name them
+(linter/servingruntimes.py).
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Iterable
 
 from .podtemplates import kserve_component_annotations
+from .servingruntimes import RUNTIME_KINDS, ServingRuntimes
 from .workloads import K8sObject, PodTemplate, as_dict
 
 KSERVE_MODE = "serving.kserve.io/deploymentMode"
@@ -28,10 +31,12 @@ TargetKey = tuple[str | None, str, str]  # (namespace, kind, name); no namespace
 
 @dataclass
 class ScaleContext:
-    """Cross-object facts gathered before linting (KEDA targets), keyed by (namespace, kind, name)."""
+    """Cross-object facts gathered before linting: KEDA targets, keyed by (namespace, kind, name),
+    and the KServe ServingRuntimes pod templates merge (`podtemplates`, via `obj.context`)."""
 
     keda_zero_targets: set[TargetKey] = field(default_factory=set)
     keda_reasons: dict[TargetKey, str] = field(default_factory=dict)  # why, for messages
+    runtimes: ServingRuntimes = field(default_factory=ServingRuntimes)
 
     def add_scaled_object(self, obj: K8sObject) -> None:
         ref = as_dict(obj.spec.get("scaleTargetRef"))
@@ -47,11 +52,14 @@ class ScaleContext:
 
 
 def collect_scale_context(objects: Iterable[K8sObject]) -> ScaleContext:
-    """The run-wide facts: every ScaledObject that lets its target reach zero replicas."""
+    """The run-wide facts: every ScaledObject that lets its target reach zero replicas, and every
+    ServingRuntime / ClusterServingRuntime."""
     context = ScaleContext()
     for obj in objects:
         if obj.kind == "ScaledObject" and obj.group == KEDA_GROUP:
             context.add_scaled_object(obj)
+        elif obj.kind in RUNTIME_KINDS:
+            context.runtimes.add(obj)
     return context
 
 

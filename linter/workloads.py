@@ -91,6 +91,17 @@ class K8sObject:
             tpl.__dict__.pop("containers", None)
 
 
+@dataclass(frozen=True)
+class MetadataLayer:
+    """One source a controller merges into a pod's annotations (KServe: runtime < InferenceService
+    < component): where it is written — a JSON pointer to the map in this document, None when
+    another object holds it — and the keys it contributes (after the controller's filters)."""
+
+    label: str  # for messages: "metadata.annotations", "ServingRuntime vllm's spec.annotations"
+    pointer: str | None
+    annotations: dict
+
+
 @dataclass
 class PodTemplate:
     """One pod spec inside an object, with where its metadata lives."""
@@ -107,9 +118,15 @@ class PodTemplate:
     # template's own (KServe: podtemplates.kserve_component_annotations); None: `metadata` alone
     merged_annotations: dict | None = None
     merged_labels: dict | None = None  # likewise for labels
+    annotation_layers: tuple[MetadataLayer, ...] = ()  # what `merged_annotations` merges, lowest first
 
     def at(self, *parts: str | int) -> str:
         return self.spec_pointer + join_pointer(list(parts))
+
+    def annotation_source(self, key: str) -> MetadataLayer | None:
+        """The layer whose value of `key` the pods carry (the highest holding it): a rule can say
+        where an inherited value comes from, and fix it there or above it."""
+        return next((layer for layer in reversed(self.annotation_layers) if key in layer.annotations), None)
 
     @property
     def annotations(self) -> dict:

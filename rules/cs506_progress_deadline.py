@@ -2,9 +2,11 @@
 For engine workloads that Knative runs — a Knative Service, or a KServe InferenceService in
 Knative mode (the shipped default) — checks that `serving.knative.dev/progress-deadline` is
 set and at least the cold-start budget (`startup-budget`, 600 s by default). Knative Services
-carry it in `spec.template.metadata.annotations`; InferenceServices in
-`spec.predictor.annotations` or `metadata.annotations` (KServe merges both into the Knative
-Service, the predictor's winning).
+carry it in `spec.template.metadata.annotations`. An InferenceService's predictor, transformer
+and explainer are each a Knative Service of their own, and each that runs an engine is judged by
+the annotations KServe gives its revision: the component's own `spec.<component>.annotations`,
+over the InferenceService's `metadata.annotations`, over (for the predictor) the
+`spec.annotations` of the ServingRuntime it names.
 
 ## Why it matters for cold start
 When a revision cannot reach its initial scale within the progress deadline (600 s by
@@ -29,11 +31,18 @@ spec:
 ```
 
 ## Known problems
-KServe also merges the ServingRuntime's `spec.annotations`; a deadline set only there is not seen.
+The ServingRuntime's deadline counts only when the predictor names it (`model.runtime`) and the
+runtime is linted in the same run (a ServingRuntime in the InferenceService's namespace, else a
+ClusterServingRuntime). A runtime KServe auto-selects by model format is not resolved (its
+choice depends on creation times, which manifests do not carry), nor is one installed in the
+cluster but absent from the run: a deadline set only there is not seen. Multi-node
+`workerSpec` pods run in Standard mode only, so they are never judged here.
 
 ## Fix safety
 Unsafe: sets the deadline to the cold-start budget plus the cluster autoscaler's default
 `--max-node-provision-time` (15 min), so a revision that will never start is reported later.
+The value is raised where the short one is written in the document; a deadline that is missing,
+or short in a ServingRuntime (another object), is set on the component, which wins over both.
 
 ## References
 - https://knative.dev/docs/serving/configuration/deployment/#configuring-progress-deadlines
@@ -42,9 +51,10 @@ import re
 from typing import Iterator
 
 from cslint.model import Applicability, Fix, FixAvailability, Lever, RuleMeta, Scope, Severity, Violation
+from cslint.patches import escape, op_replace
 from cslint.scaling import kserve_mode
 from cslint.settings import Settings
-from cslint.workloads import K8sObject, as_dict
+from cslint.workloads import K8sObject, PodTemplate, as_dict
 
 META = RuleMeta(code="CS506", name="progress-deadline-too-short", lever=Lever.RUNTIME, severity=Severity.WARNING,
                 summary="Knative's progress deadline is shorter than the cold-start budget",
@@ -55,39 +65,68 @@ NODE_PROVISION_TIME = 15 * 60  # cluster-autoscaler --max-node-provision-time de
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(h|ms|m|s)")
 
 
+# the InferenceService components KServe runs as Knative Services (predictor.go Reconcile hands the
+# Knative reconciler no worker spec: multi-node workers exist only in Standard mode)
+KNATIVE_COMPONENTS = ("predictor", "transformer", "explainer")
+
+
 def check(obj: K8sObject, settings: Settings) -> Iterator[Violation]:
-    where = annotations_path(obj)
-    if where is None or not any(c.is_engine for t in obj.templates for c in t.containers):
-        return
-    parts, annotations = where
-    budget = settings.startup_budget
-    raw = annotations.get(PROGRESS_DEADLINE)
-    if raw is None and obj.kind == "InferenceService" and PROGRESS_DEADLINE in obj.annotations:
-        parts, raw = ("metadata", "annotations"), obj.annotations[PROGRESS_DEADLINE]  # KServe merges these
-    seconds = parse_duration(raw) if raw is not None else KNATIVE_DEFAULT
-    if raw is not None and (seconds is None or seconds >= budget):
-        return
-    value = f"{budget + NODE_PROVISION_TIME}s"
-    fix = Fix(Applicability.UNSAFE, tuple(_set_annotation_ops(obj, parts, value)),
-              f"Set {PROGRESS_DEADLINE}: {value}")
-    have = f"is {raw}" if raw is not None else f"is unset ({KNATIVE_DEFAULT}s default)"
-    yield Violation(f"{PROGRESS_DEADLINE} {have}, below the {budget}s cold-start budget: Knative marks a slow "
-                    f"first start Failed and scales it to zero — set it to {value}",
-                    obj.at(*parts, PROGRESS_DEADLINE), fix)
-
-
-def annotations_path(obj: K8sObject) -> tuple[tuple[str, ...], dict] | None:
-    """Where Knative reads the revision's annotations for this object, with their current value."""
     if obj.kind == "Service" and obj.group == "serving.knative.dev":
-        parts = ("spec", "template", "metadata", "annotations")
+        if any(c.is_engine for t in obj.templates for c in t.containers):
+            yield from _knative_service(obj, settings.startup_budget)
     elif obj.kind == "InferenceService" and kserve_mode(obj) == "knative":
-        parts = ("spec", "predictor", "annotations")
-    else:
-        return None
+        for tpl in obj.templates:
+            if tpl.role in KNATIVE_COMPONENTS and any(c.is_engine for c in tpl.containers):
+                yield from _component(obj, tpl, settings.startup_budget)
+
+
+def _knative_service(obj: K8sObject, budget: int) -> Iterator[Violation]:
+    parts = ("spec", "template", "metadata", "annotations")
     node: object = obj.data
     for p in parts:
         node = as_dict(node).get(p)
-    return parts, as_dict(node)
+    raw = as_dict(node).get(PROGRESS_DEADLINE)
+    if too_short(raw, budget):
+        value = f"{budget + NODE_PROVISION_TIME}s"
+        yield Violation(_message(raw, "", budget, value), obj.at(*parts, PROGRESS_DEADLINE),
+                        _fix(_set_annotation_ops(obj, parts, value), value))
+
+
+def _component(obj: K8sObject, tpl: PodTemplate, budget: int) -> Iterator[Violation]:
+    """One component's revision, by its merged annotations; the finding sits where the short value
+    is written in this document, else on the component's own annotations."""
+    raw = tpl.annotations.get(PROGRESS_DEADLINE)
+    if not too_short(raw, budget):
+        return
+    value = f"{budget + NODE_PROVISION_TIME}s"
+    source = tpl.annotation_source(PROGRESS_DEADLINE)
+    own = ("spec", tpl.role, "annotations")
+    if source is not None and source.pointer is not None:  # the InferenceService's or the component's own
+        path = f"{source.pointer}/{escape(PROGRESS_DEADLINE)}"
+        ops = [op_replace(path, value)]
+    else:  # missing, or from the ServingRuntime: the component's own annotation wins over both
+        path, ops = obj.at(*own, PROGRESS_DEADLINE), _set_annotation_ops(obj, own, value)
+    origin = f" (from {source.label})" if source is not None and source.label != f"spec.{tpl.role}.annotations" else ""
+    yield Violation(_message(raw, f"the {tpl.role}'s ", budget, value, origin), path, _fix(ops, value))
+
+
+def too_short(raw: object, budget: int) -> bool:
+    """Unset (Knative's 600 s default: no margin over even the default budget) or a duration below
+    the budget; a value that is not a Go duration is Knative's to reject, not ours to judge."""
+    if raw is None:
+        return True
+    seconds = parse_duration(raw)
+    return seconds is not None and seconds < budget
+
+
+def _message(raw: object, whose: str, budget: int, value: str, origin: str = "") -> str:
+    have = f"is {raw}{origin}" if raw is not None else f"is unset ({KNATIVE_DEFAULT}s default)"
+    return (f"{whose}{PROGRESS_DEADLINE} {have}, below the {budget}s cold-start budget: Knative marks a slow "
+            f"first start Failed and scales it to zero — set it to {value}")
+
+
+def _fix(ops: list[dict], value: str) -> Fix:
+    return Fix(Applicability.UNSAFE, tuple(ops), f"Set {PROGRESS_DEADLINE}: {value}")
 
 
 def parse_duration(text: object) -> float | None:

@@ -8,7 +8,10 @@ inline containers run as `kserve-container`; components/{predictor,transformer,e
 merge `utils.Union(filtered isvc annotations, filtered component annotations)`, so the
 component wins; ServiceAnnotationDisallowedList drops `autoscaling.knative.dev/min-scale` and
 `max-scale` from both, and SetAutoScalingAnnotations writes min-scale from `minReplicas` (1 when
-unset) — a hand-written min-scale is never honoured (domain.md §2.2).
+unset) — a hand-written min-scale is never honoured (domain.md §2.2). The predictor's pods also
+carry the `spec.annotations`/`labels` of the ServingRuntime its `model.runtime` names, lowest of all,
+and its multi-node workers the runtime's `spec.workerSpec` ones; the runtime is found in the run
+(linter/servingruntimes.py), namespaced before cluster-scoped, as KServe's GetServingRuntime does.
 """
 from __future__ import annotations
 
@@ -25,9 +28,9 @@ from click.testing import CliRunner
 from cslint.cli import main
 from cslint.engine import Linter
 from cslint.model import Severity
-from cslint.scaling import scale_to_zero_reason
+from cslint.scaling import collect_scale_context, scale_to_zero_reason
 from cslint.settings import Settings
-from cslint.sources import read_source
+from cslint.sources import discover, pending_source, read_source
 from cslint.webhook.admission import Admission, review_for
 from cslint.webhook.policy import WebhookPolicy
 from cslint.webhook.ratchet import templates_change
@@ -240,3 +243,165 @@ def test_a_top_level_edit_that_every_component_overrides_is_no_rollout():
     new = copy.deepcopy(old)
     new["metadata"]["annotations"][DEADLINE] = "1800s"
     assert not templates_change(old, new)
+
+
+# -- the ServingRuntime a predictor names ---------------------------------------------------------
+# kserve master (0.21 dev) components/predictor.go: buildObjectMeta `utils.Union(sRuntimeAnnotations,
+# annotations, predictorAnnotations)` (runtime lowest, each filtered by the disallowed list);
+# reconcileWorker `utils.Union(sRuntime.WorkerSpec.Annotations, annotations, predictorAnnotations)`;
+# inferenceservice/utils GetServingRuntime: the namespace's ServingRuntime, else the cluster's.
+RUNTIME_DIR = FIXTURES / "servingruntime-deadline"
+
+
+def runtime(name: str = "vllm", namespace: str | None = "ml", cluster: bool = False, **spec) -> dict:
+    meta = {"name": name} if cluster else {"name": name, "namespace": namespace}
+    return {"apiVersion": "serving.kserve.io/v1alpha1", "kind": "ClusterServingRuntime" if cluster else "ServingRuntime",
+            "metadata": meta, "spec": {"containers": [{"name": "kserve-container", "image": "x:1"}], **spec}}
+
+
+def in_run(obj: K8sObject, *runtimes: dict) -> K8sObject:
+    """The object as the engine hands it to rules: with the run's context attached."""
+    obj.context = collect_scale_context(K8sObject(r, "") for r in runtimes)
+    obj.__dict__.pop("templates", None)
+    return obj
+
+
+def named(runtime_name: str | None = "vllm", namespace: str | None = "ml", annotations: dict | None = None,
+          **components: dict) -> K8sObject:
+    """An InferenceService whose predictor's `model` names `runtime_name`."""
+    model = {**PREDICTOR["model"], **({"runtime": runtime_name} if runtime_name else {})}
+    obj = isvc(annotations, predictor={"model": model}, **components)
+    if namespace:
+        obj.data["metadata"]["namespace"] = namespace
+    return obj
+
+
+def test_runtime_annotations_sit_under_the_inference_services_and_the_predictors():
+    rt = runtime(annotations={"a": "runtime", "b": "runtime", "c": "runtime", MIN_SCALE: "0"},
+                 labels={"tier": "runtime", "team": "runtime"})
+    obj = named(annotations={"b": "isvc"})
+    obj.data["spec"]["predictor"].update(annotations={"c": "predictor"}, labels={"tier": "gpu"})
+    obj.data["spec"]["transformer"] = transformer()
+    predictor, trans = in_run(obj, rt).templates
+    assert predictor.annotations == {"a": "runtime", "b": "isvc", "c": "predictor"}  # min-scale: disallowed
+    assert predictor.labels == {"tier": "gpu", "team": "runtime"}
+    assert trans.annotations == {"b": "isvc"}  # a transformer has no runtime
+    source = predictor.annotation_source("a")
+    assert (source.label, source.pointer) == ("ServingRuntime vllm's spec.annotations", None)
+    assert predictor.annotation_source("b").pointer == "/metadata/annotations"
+    assert predictor.annotation_source("c").pointer == "/spec/predictor/annotations"
+    assert predictor.annotation_source("missing") is None
+
+
+@pytest.mark.parametrize("runtimes,namespace,expected", [
+    ([runtime(annotations={"from": "ns"}), runtime(cluster=True, annotations={"from": "cluster"})], "ml", "ns"),
+    ([runtime(annotations={"from": "ns"}), runtime(cluster=True, annotations={"from": "cluster"})], "other", "cluster"),
+    ([runtime(annotations={"from": "ns"})], "other", None),  # a namespaced runtime stays in its namespace
+    ([runtime(namespace=None, annotations={"from": "ns"})], None, "ns"),  # no namespace: one shared one
+    ([runtime(cluster=True, annotations={"from": "cluster"})], "anywhere", "cluster"),
+    # a disabled runtime still shadows the cluster one: KServe finds it, then refuses the predictor
+    ([runtime(disabled=True, annotations={"from": "ns"}), runtime(cluster=True, annotations={"from": "c"})], "ml", None),
+    # two different definitions of one runtime in a run: which applies is unknown
+    ([runtime(annotations={"from": "a"}), runtime(annotations={"from": "b"})], "ml", None),
+    ([runtime(annotations={"from": "a"}), runtime(annotations={"from": "a"})], "ml", "a"),  # the same twice is one
+    ([runtime(name="other", annotations={"from": "ns"})], "ml", None),
+])
+def test_the_runtime_is_found_by_name_as_kserve_finds_it(runtimes, namespace, expected):
+    obj = in_run(named(namespace=namespace), *runtimes)
+    assert obj.templates[0].annotations.get("from") == expected
+
+
+def test_an_auto_selected_runtime_is_not_resolved():
+    """Without `model.runtime` KServe's pick depends on creation times manifests do not carry."""
+    rt = runtime(annotations={"from": "ns"}, supportedModelFormats=[{"name": "huggingface", "autoSelect": True}])
+    assert "from" not in in_run(named(runtime_name=None), rt).templates[0].annotations
+
+
+def test_a_predictor_without_model_gets_no_runtime():
+    """KServe reads a runtime on the `model` path only (custom containers leave sRuntime empty)."""
+    obj = isvc(predictor={"containers": [{"name": "kserve-container", "image": "vllm/vllm-openai:v0.11.0"}]})
+    obj.data["spec"]["predictor"]["model"] = "vllm"  # not a ModelSpec
+    assert in_run(obj, runtime(namespace=None, annotations={"from": "ns"})).templates[0].annotations == {}
+
+
+def test_workers_get_the_runtime_worker_metadata_under_the_inference_services_and_the_predictors():
+    rt = runtime(annotations={"head-only": "1"},
+                 workerSpec={"annotations": {"w": "runtime", "team": "runtime", MIN_SCALE: "1"},
+                             "labels": {"role": "worker", "networking.knative.dev/visibility": "x"},
+                             "containers": [{"name": "worker-container", "image": "x:1"}]})
+    data = named(annotations={"team": "isvc", MIN_SCALE: "0"}).data
+    data["spec"]["predictor"].update(annotations={"p": "predictor"}, labels={"tier": "gpu"},
+                                     workerSpec={"tensorParallelSize": 2,
+                                                 "containers": [{"name": "w", "image": "vllm/vllm-openai:v1"}]})
+    data["metadata"]["labels"] = {"team": "a"}
+    worker = in_run(K8sObject(data, ""), rt).templates[1]
+    assert worker.role == "worker" and worker.spec_pointer == "/spec/predictor/workerSpec"
+    # the runtime's worker annotations are not filtered (a min-scale there survives); the head's are not
+    # the workers', and the InferenceService's min-scale is dropped as for the head
+    assert worker.annotations == {"w": "runtime", MIN_SCALE: "1", "team": "isvc", "p": "predictor"}
+    assert worker.labels == {"role": "worker", "networking.knative.dev/visibility": "x", "team": "a", "tier": "gpu"}
+
+
+def test_workers_without_a_runtime_still_get_the_inference_services_and_predictors_metadata():
+    data = named(annotations={"team": "isvc"}).data
+    data["spec"]["predictor"].update(annotations={"p": "1"}, workerSpec={"containers": [{"name": "w", "image": "x"}]})
+    worker = K8sObject(data, "").templates[1]
+    assert worker.annotations == {"team": "isvc", "p": "1"}
+
+
+def test_a_serving_runtimes_worker_template_carries_its_worker_annotations():
+    rt = K8sObject(runtime(annotations={"a": "1"}, workerSpec={"annotations": {"w": "1"}, "labels": {"l": "1"},
+                                                               "containers": [{"name": "c", "image": "x"}]}), "")
+    assert [(t.role, t.annotations, t.labels) for t in rt.templates] == [
+        ("runtime", {"a": "1"}, {}), ("worker", {"w": "1"}, {"l": "1"})]
+
+
+# -- the engine's pre-pass ------------------------------------------------------------------------
+def test_the_pre_pass_parses_only_files_that_name_a_runtime(tmp_path):
+    (tmp_path / "a-runtime.yaml").write_text(yaml.safe_dump(runtime(annotations={DEADLINE: "300s"})))
+    (tmp_path / "b-isvc.yaml").write_text(yaml.safe_dump(named().data))
+    (tmp_path / "c-other.yaml").write_text("kind: ConfigMap\nmetadata: {name: x}\n")
+    linter = Linter(Settings(select=("CS506",)))
+    sources = [pending_source(str(p)) for p in sorted(tmp_path.iterdir())]
+    early = linter.collect_context(sources)
+    assert sorted(early) == [0]  # only the runtime's file was read and parsed
+    assert linter.context.runtimes.find("vllm", "ml") is not None
+
+
+def test_a_runtime_in_another_file_reaches_the_predictor_and_the_fix_lands_on_the_predictor(tmp_path):
+    for f in RUNTIME_DIR.iterdir():
+        (tmp_path / f.name).write_text(f.read_text())
+    result = CliRunner().invoke(main, ["check", "--isolated", "--select", "CS506", "--fix", "--unsafe-fixes",
+                                       str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    fixed = {d["metadata"]["name"]: d for d in docs(tmp_path / "inference-services.yaml")}
+    assert fixed["shadowed"]["spec"]["predictor"]["annotations"] == {DEADLINE: "1500s"}
+    assert "annotations" not in fixed["cluster-runtime"]["spec"]["predictor"]
+    assert docs(tmp_path / "runtimes.yaml") == docs(RUNTIME_DIR / "runtimes.yaml")  # another object: untouched
+
+
+def test_the_runtime_is_seen_alike_by_a_parallel_run(tmp_path):
+    from cslint.parallel import MIN_FILES, lint_parallel
+    (tmp_path / "runtime.yaml").write_text(yaml.safe_dump(runtime(namespace=None, annotations={DEADLINE: "1h"})))
+    for i in range(MIN_FILES):
+        data = named(namespace=None).data
+        data["metadata"]["name"] = f"m{i}"
+        (tmp_path / f"isvc-{i:03}.yaml").write_text(yaml.safe_dump(data))
+    sources = [read_source(p) for p in discover([str(tmp_path)])]
+    serial = Linter(Settings(select=("CS506",))).lint_sources(list(sources))
+    parallel = lint_parallel(Linter(Settings(select=("CS506",))), list(sources), jobs=2)
+    assert [f.code for r in serial for f in r.findings] == [] == [f.code for r in parallel for f in r.findings]
+
+
+# -- CS506, per component -------------------------------------------------------------------------
+def test_cs506_judges_each_engine_component_and_names_the_runtime_as_the_source():
+    from cslint.rules.cs506_progress_deadline import check
+    rt = runtime(annotations={DEADLINE: "300s"})
+    obj = in_run(named(transformer={"containers": [{"name": "kserve-container", "image": "vllm/vllm-openai:v1"}]}), rt)
+    found = list(check(obj, Settings()))
+    assert [v.path for v in found] == ["/spec/predictor/annotations/serving.knative.dev~1progress-deadline",
+                                       "/spec/transformer/annotations/serving.knative.dev~1progress-deadline"]
+    assert "predictor's" in found[0].message and "from ServingRuntime vllm's spec.annotations" in found[0].message
+    assert "is unset" in found[1].message  # the transformer gets no runtime annotations
+    assert found[0].fix.operations == ({"op": "add", "path": "/spec/predictor/annotations",
+                                        "value": {DEADLINE: "1500s"}},)
