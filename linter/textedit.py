@@ -68,6 +68,7 @@ class _Editor(BlockRemovals, DashLineHeads, EditState, ScalarEdits):
         self.added_keys: dict[int, list[tuple[int, float]]] = {}  # (offset, order) of keys added to block mappings
         self.removed_keys: set[int] = set()  # keys of block mappings this batch removed
         self.shared: set[int] | None = None  # nodes an alias refers to (found when first needed)
+        self.replaced: set[int] = set()  # collections this batch replaced (their nodes are the old value)
 
     # -- navigation ---------------------------------------------------------------------------
     def resolve(self, parts: list[str]) -> tuple[Any, Any]:
@@ -75,6 +76,8 @@ class _Editor(BlockRemovals, DashLineHeads, EditState, ScalarEdits):
         node, key = self.root, None
         prefix = ""
         for part in parts:
+            if id(node) in self.replaced:  # the path runs into the new value, not into these nodes
+                raise EditError(f"cannot edit inside {prefix}: an operation of the same fix added it")
             if isinstance(node, yaml.SequenceNode):
                 items = self.items(node, prefix)
                 if not part.isdigit() or int(part) >= len(items):
@@ -88,6 +91,8 @@ class _Editor(BlockRemovals, DashLineHeads, EditState, ScalarEdits):
                     raise EditError(f"no key {part!r} at {prefix or '/'}")
                 key, node = found
             prefix += "/" + part
+        if id(node) in self.replaced:  # edited again, or the parent of an edit: written already
+            raise EditError(f"cannot edit {prefix or '/'} again: an operation of the same fix added it")
         return key, node
 
     def items(self, seq: Any, pointer: str) -> list[Any]:
@@ -150,6 +155,8 @@ class _Editor(BlockRemovals, DashLineHeads, EditState, ScalarEdits):
             return
         self.refuse_shared(node)
         self.owner = id(node)
+        if not isinstance(node, yaml.ScalarNode):  # its text is rewritten whole: the nodes are the old value
+            self.replaced.add(id(node))
         start, end = node.start_mark.index, content_end(self.text, node)
         if isinstance(node, yaml.ScalarNode) or node.flow_style:
             self.edit(start, end, flow(value, self.style))

@@ -235,6 +235,12 @@ def test_edit_then_replace_of_the_same_collection(text, ops, expected):
     ("m: {a: 1}\n", [remove("/m/a"), add("/m/a", 2), replace("/m/a", 3)], "an operation of the same fix added it"),
     ("s:\n- a\n", [add("/s/-", "b"), add("/s/-", "c"), remove("/s/1")], "an operation of the same fix added it"),
     ("s:\n- a\n", [add("/s/-", {"k": 1}), add("/s/1/j", 2)], "inserted in the same fix"),
+    # inside a collection the same fix replaced whole (its nodes are the old value): found by the
+    # property below, refused before with the misleading "no key '1' to remove"
+    ("b:\n- []\n- k: []\n", [replace("/b/1", [0, []]), remove("/b/1/1")], "an operation of the same fix added it"),
+    ("b:\n- x: {c: 1}\n", [replace("/b/0/x", [1]), add("/b/0/x/-", 2)], "an operation of the same fix added it"),
+    # removing the entries on both sides of an own-line comment would move it (found by the property)
+    ("a: [null,null,\n  # c\n  0,\n  ]\n", [remove("/a/2"), remove("/a/1")], "without moving the comment"),
 ])
 def test_still_refused_cleanly(text, ops, why):
     check_refused(text, ops, why)
@@ -242,6 +248,7 @@ def test_still_refused_cleanly(text, ops, why):
 
 # -- property: edits, then a replace or removal of an original collection -------------------------
 ADDED_IT = ("an operation of the same fix added it", "inserted in the same fix")
+MOVES_A_COMMENT = "without moving the comment"  # only the wrapped layout has comments between entries
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
@@ -249,7 +256,8 @@ ADDED_IT = ("an operation of the same fix added it", "inserted in the same fix")
 def test_random_edits_then_a_replace_or_removal(data, doc, seed, layout):
     """Random batches (the other fix tests' strategy) followed by a replace or removal of a
     collection the document had: the text parses to the jsonpatch result, or the batch is refused
-    because it edits what it added itself. Block layouts put mappings on dash lines."""
+    because it edits what it added itself, or (wrapped layout) because it would move a comment
+    between entries it removes. Block layouts put mappings on dash lines."""
     text = block_document(doc, seed) if layout == "block" else document(doc, seed, layout == "wrapped")
     parsed = list(parse_documents("t.yaml", text))
     assume(len(parsed) == 1 and parsed[0].error is None and parsed[0].data == doc)
@@ -264,4 +272,5 @@ def test_random_edits_then_a_replace_or_removal(data, doc, seed, layout):
     try:
         patch(text, *ops)  # asserts the data
     except EditError as exc:
-        assert any(r in str(exc) for r in ADDED_IT), str(exc)
+        accepted = ADDED_IT + ((MOVES_A_COMMENT,) if layout == "wrapped" else ())
+        assert any(r in str(exc) for r in accepted), str(exc)
