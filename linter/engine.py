@@ -44,6 +44,7 @@ class FileResult:
     # budget they wait on disk instead
     set_objects: list[K8sObject] = field(default_factory=list, repr=False)
     set_parked: Parked | None = field(default=None, repr=False)
+    set_memo: dict | None = field(default=None, repr=False)  # `ObjectSet.matching`'s, for this file
 
 
 def without_text(src: SourceText) -> SourceText:
@@ -58,7 +59,7 @@ def release(result: FileResult) -> None:
     for doc in result.documents:
         doc.release()
     result.documents = []
-    result.set_objects, result.set_parked = [], None
+    result.set_objects, result.set_parked, result.set_memo = [], None, None
     for f in result.findings:
         f.extra.pop("document", None)
 
@@ -100,6 +101,9 @@ class Linter:
         # the last run's files holding objects set rules read, by path: the fixer's re-lint of one
         # file runs the set rules over these (and their cached objects), not over the whole run
         self._set_results: dict[str, FileResult] = {}
+        # their `ObjectSet` members, made once: a fix run re-lints thousands of files, each against
+        # every other file's objects
+        self._set_members: dict[str, objectset.Member] = {}
 
     # -- entry points -------------------------------------------------------------------------
     def lint_sources(self, sources: Iterable[SourceText | PendingSource]) -> Sequence[FileResult]:
@@ -170,6 +174,7 @@ class Linter:
         already written away are done: none of this reads them."""
         live = list(results.live()) if isinstance(results, RunResults) else results
         self._set_results = {r.source.path: r for r in live if r.for_set}
+        self._set_members = {}
         pending = [r for r in live if not r.finished]
         late = self.lint_set([r for r in live if r.for_set])
         joined = []
@@ -180,7 +185,7 @@ class Linter:
                 self._join(result, late.pop(id(result)))
                 joined.append(result)
             if result.finished:  # the set pass is over
-                result.set_objects, result.set_parked = [], None
+                result.set_objects, result.set_parked, result.set_memo = [], None, None
         self.finish(pending)
         if not self.keep_data:  # set-rule findings have positions now: drop their node trees
             for result in pending:
@@ -235,9 +240,13 @@ class Linter:
         run's other files, and later re-lints see this file's new text."""
         result = self.lint_file(src)
         self._set_results.pop(src.path, None)
-        result.findings.extend(self.lint_set([result], self._set_results.values()).get(id(result), ()))
-        if result.for_set:
+        self._set_members.pop(src.path, None)
+        if result.for_set:  # set rules report only objects in the set: none here, nothing to run
+            if len(self._set_members) != len(self._set_results):
+                self._set_members = {path: self._member(r, None) for path, r in self._set_results.items()}
+            result.findings.extend(self.lint_set([result], members=self._set_members.values()).get(id(result), ()))
             self._set_results[src.path] = result
+            self._set_members[src.path] = self._member(result, None)
         self.finish([result])
         return result
 
@@ -297,16 +306,17 @@ class Linter:
                     out.extend(self._run(rule, c, obj, c.name or None))
         return out
 
-    def lint_set(self, results: list[FileResult], others: Iterable[FileResult] = ()) -> dict[int, list[Finding]]:
-        """Set rules over the objects of `results` and `others`; findings only for `results`, by
-        `id` of their file's result."""
+    def lint_set(self, results: list[FileResult], others: Iterable[FileResult] = (),
+                 members: Iterable[objectset.Member] = ()) -> dict[int, list[Finding]]:
+        """Set rules over the objects of `results` and `others` (or ready `members` of other
+        files); findings only for `results`, by `id` of their file's result."""
         rules = self.rules[Scope.SET]
         found: dict[int, list[Finding]] = {}
         if not rules:
             return found
         # unchanged files (the fixer's re-lint) are read, not reported: their owner is None
-        objset = ObjectSet([(partial(self._objects_of, r), r, _kinds(r)) for r in results]
-                           + [(partial(self._objects_of, r), None, _kinds(r)) for r in others])
+        objset = ObjectSet([self._member(r, r) for r in results] + [self._member(r, None) for r in others]
+                           + list(members))
         for rule in rules:
             for owner, finding in self._set_findings(rule, objset):
                 if owner.finished:
@@ -322,6 +332,11 @@ class Linter:
             owner = getattr(obj, "set_owner", None)
             return None if owner is None else (owner, self._finding(rule, violation, obj, violation.container))
         return [found for found in self._safe_check(rule, objset, owned) if found is not None]
+
+    def _member(self, result: FileResult, owner: FileResult | None) -> objectset.Member:
+        if result.set_memo is None:
+            result.set_memo = {}
+        return (partial(self._objects_of, result), owner, _kinds(result), result.set_memo)
 
     def _objects_of(self, result: FileResult) -> list[K8sObject]:
         """The objects of `result` some set rule reads: those linted in this process, or rebuilt from
@@ -420,4 +435,8 @@ class RuleCrash(Exception):
 
 
 def _kinds(result: FileResult) -> frozenset[str] | None:
-    return result.set_parked.kinds if result.set_parked is not None else None
+    """The kinds of a file's set objects, when known without loading them."""
+    if result.set_parked is not None:
+        return result.set_parked.kinds
+    objects = result.set_objects
+    return frozenset(o.kind for o in objects) if isinstance(objects, list) and objects else None

@@ -31,6 +31,9 @@ class FixOutcome:
     fixed: Counter = field(default_factory=Counter)  # code → count
     names: dict[str, str] = field(default_factory=dict)
     error: str | None = None
+    # the lint of `text` (None when a fix failed and `text` is the original again): the caller
+    # reports it instead of linting the fixed text once more
+    result: "FileResult | None" = None
 
     @property
     def changed(self) -> bool:
@@ -80,6 +83,7 @@ def fix_text(path: str, text: str, linter: Linter, required: Applicability,
         outcome.error = "not fixed: the file does not parse"
         return outcome
     for _ in range(MAX_ITERATIONS):
+        outcome.result = result
         plan = select_fixes(result.findings, required)
         if not plan:
             return outcome
@@ -92,13 +96,14 @@ def fix_text(path: str, text: str, linter: Linter, required: Applicability,
             outcome.error = str(exc)
             outcome.text = text = outcome.original
             outcome.fixed.clear()
+            outcome.result = None
             return outcome
         for findings in plan.values():
             for f in findings:
                 outcome.fixed[f.code] += 1
                 outcome.names[f.code] = f.name
         text = outcome.text = new_text
-        result = lint(text)
+        result = outcome.result = lint(text)
     codes = sorted({f.code for f in result.findings if f.fix})
     outcome.error = (f"fixes did not converge after {MAX_ITERATIONS} passes ({', '.join(codes)}); "
                      "this is a cslint bug — the file holds the last valid state")

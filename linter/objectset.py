@@ -9,6 +9,12 @@ rule makes over the set.
 For rule authors: `objset.objects` is a stream you may iterate several times. Keep what you
 report (and small indexes such as PriorityClasses or buffers); do not hold every object, and do
 not compare objects by `id` across passes — a parked object is a new one on each pass.
+
+`objset.subjects` streams only the objects whose findings are wanted. In a run that is every
+object; when the fixer re-lints one file within the run, it is that file's objects, the rest
+being read for context only. A rule that reports each object from facts about it and a small
+index (buffers, classes, namespaces) loops over `subjects`: a fix run over N files then costs
+O(N) set work per re-lint instead of O(N) engines judged and thrown away.
 """
 from __future__ import annotations
 
@@ -26,8 +32,8 @@ if TYPE_CHECKING:
 IN_MEMORY_CHARS = 1_000_000
 
 # (one file's objects, its owner or None, the kinds among them when known: a pass over other
-# kinds skips the file without loading it)
-Member = tuple[Callable[[], Iterable[K8sObject]], Any, "frozenset[str] | None"]
+# kinds skips the file without loading it[, the file's memo for `ObjectSet.matching`])
+Member = tuple  # (Callable[[], Iterable[K8sObject]], Any, frozenset[str] | None[, dict])
 
 
 class ObjectSet:
@@ -39,6 +45,39 @@ class ObjectSet:
     @property
     def objects(self) -> Iterable[K8sObject]:
         return _Pass(self._members)
+
+    @property
+    def subjects(self) -> Iterable[K8sObject]:
+        """The objects whose findings are reported (see the module docstring)."""
+        return _Pass([m for m in self._members if m[1] is not None])
+
+    @staticmethod
+    def is_subject(obj: K8sObject) -> bool:
+        """Whether findings on this object (met in this pass) are reported: a rule whose finding
+        on one object depends on every other (a buffer no engine uses) loops over `objects` when
+        such an object is a subject, over `subjects` otherwise."""
+        return getattr(obj, "set_owner", None) is not None
+
+    def matching(self, key: str, test: Callable[[K8sObject], bool], kinds: tuple[str, ...] = ()
+                 ) -> Iterator[K8sObject]:
+        """The objects `test` selects (of these kinds, when given), remembered per file under
+        `key`: the fixer re-lints each file against every other, and a rule's index (buffers,
+        classes, the `vllm` Services) is then read from each file's memo instead of re-walking
+        its objects. `test` must select few objects: a parked file's memo keeps them loaded."""
+        wanted = frozenset(kinds)
+        for member in self._members:
+            objects_of, owner, member_kinds = member[:3]
+            if wanted and member_kinds is not None and not member_kinds & wanted:
+                continue
+            memo = member[3] if len(member) > 3 else None
+            found = memo.get(key) if memo is not None else None
+            if found is None:
+                found = [o for o in objects_of() if (not wanted or o.kind in wanted) and test(o)]
+                if memo is not None:
+                    memo[key] = found
+            for obj in found:
+                obj.set_owner = owner  # type: ignore[attr-defined]
+                yield obj
 
     def of_kind(self, *kinds: str) -> Iterator[K8sObject]:
         """The objects of these kinds; files known to hold none are not even loaded."""
@@ -55,7 +94,8 @@ class _Pass:
         self._members = members
 
     def __iter__(self) -> Iterator[K8sObject]:
-        for objects_of, owner, _ in self._members:
+        for member in self._members:
+            objects_of, owner = member[0], member[1]
             for obj in objects_of():
                 obj.set_owner = owner  # type: ignore[attr-defined]
                 yield obj

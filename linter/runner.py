@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import sys
+from functools import partial
 from typing import TYPE_CHECKING, Any, TextIO
 
 import click
@@ -139,13 +140,14 @@ def _fix(results: list[FileResult], linter: Linter, opts: dict[str, Any]) -> tup
                 _write_stdout(src.text, src.bom)  # a filter echoes what it cannot fix
             new_results.append(result)
             continue
-        outcome = fix_text(src.path, src.text, linter, required)
+        outcome = fix_text(src.path, src.text, linter, required, lint=partial(_lint_as, linter, src))
         if outcome.error:
             click.echo(f"cslint: {src.path}: {outcome.error}", err=True)
         changed = changed or outcome.changed
         if outcome.changed or _is_stdin(src, opts):
             errors += _deliver(outcome, src, opts)
-        new_results.append(_relint(linter, src, outcome.text) if outcome.changed else result)
+        fixed = outcome.result if outcome.changed else None
+        new_results.append(fixed or (_lint_as(linter, src, outcome.text) if outcome.changed else result))
     return new_results, errors, changed
 
 
@@ -184,6 +186,9 @@ def _write_stdout(text: str, bom: bool) -> None:
     sys.stdout.buffer.flush()
 
 
-def _relint(linter: Linter, src: SourceText, text: str) -> FileResult:
+def _lint_as(linter: Linter, src: SourceText, text: str) -> FileResult:
+    """`text` linted as the file `src` (its path, BOM and real path: per-file ignores read it) within
+    the run: set-rule findings (CS301, CS504) stay in the final report. The fixer lints each pass
+    this way, and its last lint is the file's result."""
     fresh = SourceText(src.path, text, bom=src.bom, real_path=src.real_path)
-    return linter.lint_in_run(fresh)  # keeps set-rule findings (CS301, CS504) in the final report
+    return linter.lint_in_run(fresh)

@@ -89,12 +89,25 @@ def classes_and_buffers(objset) -> tuple[dict[str, PriorityClass], list[WarmBuff
     kinds they read (a long run rebuilds parked objects for every pass)."""
     classes: list[K8sObject] = []
     buffers: list[WarmBuffer] = []
-    for obj in objset.of_kind("PriorityClass", *BUFFER_KINDS):
+    for obj in objset.matching("classes-and-buffers", _class_or_buffer, ("PriorityClass", *BUFFER_KINDS)):
         if obj.kind == "PriorityClass":
             classes.append(obj)
         else:
-            buffers.extend(warm_buffers([obj]))
+            buffers.extend(_buffers_of(obj))
     return priority_classes(classes), buffers
+
+
+def _class_or_buffer(obj: K8sObject) -> bool:
+    return obj.kind == "PriorityClass" or bool(_buffers_of(obj))
+
+
+def _buffers_of(obj: K8sObject) -> list[WarmBuffer]:
+    """`warm_buffers([obj])`, kept on the object: the fixer's re-lint of each file passes over
+    every other file's objects again (a parked object is a fresh copy, and computes it anew)."""
+    found = obj.__dict__.get("_warm_buffers")
+    if found is None:
+        found = obj.__dict__["_warm_buffers"] = warm_buffers([obj])
+    return found
 
 
 def is_pause_image(image: str) -> bool:

@@ -35,8 +35,9 @@ class K8sObject:
     pointer: str  # where the object sits in its document ("" or "/items/3")
     document: Any = None  # the Document, when linted from a file
 
-    @property
+    @cached_property
     def kind(self) -> str:
+        """Computed once: every rule and every pass over a set asks it."""
         kind = self.data.get("kind")
         return kind if isinstance(kind, str) else ""
 

@@ -51,7 +51,7 @@ def check(objset, settings: Settings) -> Iterator[tuple[K8sObject, Violation]]: 
     claims = {(o.namespace, o.name): o for o in objset.of_kind("PersistentVolumeClaim") if o.name}
     classes = {o.name: o for o in objset.of_kind("StorageClass") if o.name}
     default = next((o for o in classes.values() if str(o.annotations.get(DEFAULT_CLASS)).lower() == "true"), None)
-    for obj in objset.objects:
+    for obj in objset.subjects:  # findings are on the workloads looped over
         for tpl in obj.templates:
             for c in tpl.containers:
                 if not c.is_engine:

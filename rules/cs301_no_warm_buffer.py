@@ -58,7 +58,7 @@ def check(objset, settings: Settings) -> Iterator[tuple[K8sObject, Violation]]: 
     """Buffers and classes first (few), then the engines as a stream (`ObjectSet`)."""
     classes, buffers = classes_and_buffers(objset)
     buffers = [b for b in buffers if _negative(b, classes)]
-    for engine in accelerated_engines(objset.objects):
+    for engine in accelerated_engines(objset.subjects):  # findings are on engines only
         reason = scale_to_zero_reason(engine.obj, engine.template, getattr(engine.obj, "context", None))
         if not reason or any(serves(b, engine) for b in buffers):
             continue

@@ -71,7 +71,9 @@ def check(objset, settings: Settings) -> Iterator[tuple[K8sObject, Violation]]: 
     found: dict[int, Violation] = {}  # buffer's index in `judged` → its violation
     served_any: set[int] = set()
     reported = None  # the template last reported: one comes once per accelerator it requests
-    for engine in accelerated_engines(objset.objects):
+    # a buffer's finding depends on every engine; an engine's only on itself and the buffers
+    reported_buffer = any(objset.is_subject(buffer.obj) for buffer, _ in judged)
+    for engine in accelerated_engines(objset.objects if reported_buffer else objset.subjects):
         preempts = None if engine.template is not reported else False
         for i, (buffer, pc) in enumerate(judged):
             if not serves(buffer, engine):

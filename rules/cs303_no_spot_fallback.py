@@ -54,7 +54,9 @@ def check(objset, settings: Settings) -> Iterator[tuple[K8sObject, Violation]]: 
     classes = {o.name: o for o in objset.of_kind("ComputeClass") if o.group == "cloud.google.com" and o.name}
     last_template = None  # a template requesting two GPU resources comes twice in a row
     checked_classes: set[str] = set()
-    for engine in accelerated_engines(objset.objects, GPU_RESOURCES):
+    # a class's finding comes from the first engine naming it; an engine's only from itself
+    engines = objset.objects if any(objset.is_subject(cc) for cc in classes.values()) else objset.subjects
+    for engine in accelerated_engines(engines, GPU_RESOURCES):
         if engine.template is last_template:
             continue
         last_template = engine.template

@@ -44,10 +44,10 @@ COLLIDING_NAME = "vllm"
 
 
 def check(objset, settings: Settings) -> Iterator[tuple[K8sObject, Violation]]:  # noqa: ANN001
-    namespaces = {o.namespace for o in objset.of_kind("Service") if _injects(o)}
+    namespaces = {o.namespace for o in objset.matching("vllm-services", _injects, ("Service",))}
     if not namespaces:
         return
-    for obj in objset.objects:
+    for obj in objset.subjects:  # findings are on the workloads looped over
         if obj.namespace not in namespaces:
             continue
         for tpl in obj.templates:
