@@ -10,7 +10,7 @@ import click
 
 from .cli import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, UsageError, base_settings, required_applicability, unified_diff
 from .config import ConfigError
-from .engine import FileResult, Linter, RuleCrash
+from .engine import FileResult, Linter, RuleCrash, release
 from .reporters import FORMATS, report
 from .results import file_counts
 from .sources import MAX_FILE_BYTES, PendingSource, SourceError, SourceText, decode, discover, loaded, pending_source
@@ -147,7 +147,11 @@ def _fix(results: list[FileResult], linter: Linter, opts: dict[str, Any]) -> tup
         if outcome.changed or _is_stdin(src, opts):
             errors += _deliver(outcome, src, opts)
         fixed = outcome.result if outcome.changed else None
-        new_results.append(fixed or (_lint_as(linter, src, outcome.text) if outcome.changed else result))
+        final = fixed or (_lint_as(linter, src, outcome.text) if outcome.changed else result)
+        linter.lighten(final)
+        if final is not result:
+            release(result)  # the first lint's documents: nothing reads them again
+        new_results.append(final)
     return new_results, errors, changed
 
 

@@ -162,3 +162,22 @@ def test_fix_of_a_tree_ends_with_the_findings_of_a_fresh_lint(tmp_path):
     shutil.copytree(tree, fresh_copy)
     plain = runner.invoke(main, [*args, str(fresh_copy)])
     assert fixed.output.replace(str(tree), "T") == plain.output.replace(str(fresh_copy), "T")
+
+
+def test_a_fixed_files_final_result_keeps_no_node_tree(tmp_path):
+    """A fix run holds every file's final result until the report: a file holding set objects
+    keeps their data (later re-lints read it), not its node trees; any other keeps only findings."""
+    tree = _tree(tmp_path, {"a.yaml": ENGINE.format(name="a"), "svc.yaml": VLLM_SERVICE,
+                            "plain.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n"})
+    linter = _linted(tree, Settings(select=("CS504", "CS402")))
+    held = linter.lint_in_run(SourceText(str(tree / "a.yaml"), (tree / "a.yaml").read_text()))
+    plain = linter.lint_in_run(SourceText(str(tree / "plain.yaml"), (tree / "plain.yaml").read_text()))
+    assert held.for_set and any(d._root is not None for d in held.documents)
+    linter.lighten(held)
+    linter.lighten(plain)
+    assert held.documents and all(d._root is None and d.data is not None for d in held.documents)
+    assert plain.documents == [] and plain.source.text is not None
+    assert sorted(f.code for f in held.findings) == ["CS402", "CS504"] and all(f.position for f in held.findings)
+    # the set pass of a later re-lint still reads the lightened file's objects
+    assert linter._set_results[str(tree / "a.yaml")] is held
+    assert [o.name for o in linter._objects_of(held)] == ["a"]
