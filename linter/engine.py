@@ -242,7 +242,7 @@ class Linter:
         self._set_results.pop(src.path, None)
         self._set_members.pop(src.path, None)
         if result.for_set:  # set rules report only objects in the set: none here, nothing to run
-            if len(self._set_members) != len(self._set_results):
+            if not self._set_members:  # the first re-lint after a run (`complete` empties it)
                 self._set_members = {path: self._member(r, None) for path, r in self._set_results.items()}
             result.findings.extend(self.lint_set([result], members=self._set_members.values()).get(id(result), ()))
             self._set_results[src.path] = result

@@ -31,8 +31,8 @@ class FixOutcome:
     fixed: Counter = field(default_factory=Counter)  # code → count
     names: dict[str, str] = field(default_factory=dict)
     error: str | None = None
-    # the lint of `text` (None when a fix failed and `text` is the original again): the caller
-    # reports it instead of linting the fixed text once more
+    # the lint of `text`, set whenever `text` differs from `original` (None when a fix failed and
+    # `text` is the original again): the caller reports it instead of linting the text once more
     result: "FileResult | None" = None
 
     @property

@@ -146,8 +146,7 @@ def _fix(results: list[FileResult], linter: Linter, opts: dict[str, Any]) -> tup
         changed = changed or outcome.changed
         if outcome.changed or _is_stdin(src, opts):
             errors += _deliver(outcome, src, opts)
-        fixed = outcome.result if outcome.changed else None
-        final = fixed or (_lint_as(linter, src, outcome.text) if outcome.changed else result)
+        final = outcome.result if outcome.changed else result  # the fixer's lint of the text written
         linter.lighten(final)
         if final is not result:
             release(result)  # the first lint's documents: nothing reads them again

@@ -85,29 +85,21 @@ def priority_classes(objects: Iterable[K8sObject]) -> dict[str, PriorityClass]:
 
 
 def classes_and_buffers(objset) -> tuple[dict[str, PriorityClass], list[WarmBuffer]]:  # noqa: ANN001
-    """`priority_classes` and `warm_buffers` of a set rule's `ObjectSet` in one pass over the
-    kinds they read (a long run rebuilds parked objects for every pass)."""
+    """`priority_classes` and `warm_buffers` of a set rule's `ObjectSet`: the few objects that are
+    either, remembered per file (`ObjectSet.matching`) — the fixer re-lints each file against
+    every other, and CS301 and CS302 both ask."""
     classes: list[K8sObject] = []
     buffers: list[WarmBuffer] = []
     for obj in objset.matching("classes-and-buffers", _class_or_buffer, ("PriorityClass", *BUFFER_KINDS)):
         if obj.kind == "PriorityClass":
             classes.append(obj)
         else:
-            buffers.extend(_buffers_of(obj))
+            buffers.extend(warm_buffers([obj]))
     return priority_classes(classes), buffers
 
 
 def _class_or_buffer(obj: K8sObject) -> bool:
-    return obj.kind == "PriorityClass" or bool(_buffers_of(obj))
-
-
-def _buffers_of(obj: K8sObject) -> list[WarmBuffer]:
-    """`warm_buffers([obj])`, kept on the object: the fixer's re-lint of each file passes over
-    every other file's objects again (a parked object is a fresh copy, and computes it anew)."""
-    found = obj.__dict__.get("_warm_buffers")
-    if found is None:
-        found = obj.__dict__["_warm_buffers"] = warm_buffers([obj])
-    return found
+    return obj.kind == "PriorityClass" or bool(warm_buffers([obj]))
 
 
 def is_pause_image(image: str) -> bool:
