@@ -244,7 +244,7 @@ class Linter:
         if result.for_set:  # set rules report only objects in the set: none here, nothing to run
             if not self._set_members:  # the first re-lint after a run (`complete` empties it)
                 self._set_members = {path: self._member(r, None) for path, r in self._set_results.items()}
-            result.findings.extend(self.lint_set([result], members=self._set_members.values()).get(id(result), ()))
+            result.findings.extend(self.lint_set([result], self._set_members.values()).get(id(result), ()))
             self._set_results[src.path] = result
             self._set_members[src.path] = self._member(result, None)
         self.finish([result])
@@ -317,17 +317,17 @@ class Linter:
                     out.extend(self._run(rule, c, obj, c.name or None))
         return out
 
-    def lint_set(self, results: list[FileResult], others: Iterable[FileResult] = (),
-                 members: Iterable[objectset.Member] = ()) -> dict[int, list[Finding]]:
-        """Set rules over the objects of `results` and `others` (or ready `members` of other
-        files); findings only for `results`, by `id` of their file's result."""
+    def lint_set(self, results: list[FileResult], others: Iterable[objectset.Member] = ()
+                 ) -> dict[int, list[Finding]]:
+        """Set rules over the objects of `results` and of `others` (members of files read, not
+        reported: `_member(result, None)`); findings only for `results`, by `id` of their file's
+        result."""
         rules = self.rules[Scope.SET]
         found: dict[int, list[Finding]] = {}
         if not rules:
             return found
         # unchanged files (the fixer's re-lint) are read, not reported: their owner is None
-        objset = ObjectSet([self._member(r, r) for r in results] + [self._member(r, None) for r in others]
-                           + list(members))
+        objset = ObjectSet([self._member(r, r) for r in results] + list(others))
         for rule in rules:
             for owner, finding in self._set_findings(rule, objset):
                 if owner.finished:

@@ -32,8 +32,8 @@ if TYPE_CHECKING:
 IN_MEMORY_CHARS = 1_000_000
 
 # (one file's objects, its owner or None, the kinds among them when known: a pass over other
-# kinds skips the file without loading it[, the file's memo for `ObjectSet.matching`])
-Member = tuple  # (Callable[[], Iterable[K8sObject]], Any, frozenset[str] | None[, dict])
+# kinds skips the file without loading it, the file's memo for `ObjectSet.matching`)
+Member = tuple[Callable[[], Iterable[K8sObject]], Any, "frozenset[str] | None", dict]
 
 
 class ObjectSet:
@@ -65,16 +65,12 @@ class ObjectSet:
         classes, the `vllm` Services) is then read from each file's memo instead of re-walking
         its objects. `test` must select few objects: a parked file's memo keeps them loaded."""
         wanted = frozenset(kinds)
-        for member in self._members:
-            objects_of, owner, member_kinds = member[:3]
+        for objects_of, owner, member_kinds, memo in self._members:
             if wanted and member_kinds is not None and not member_kinds & wanted:
                 continue
-            memo = member[3] if len(member) > 3 else None
-            found = memo.get(key) if memo is not None else None
+            found = memo.get(key)
             if found is None:
-                found = [o for o in objects_of() if (not wanted or o.kind in wanted) and test(o)]
-                if memo is not None:
-                    memo[key] = found
+                found = memo[key] = [o for o in objects_of() if (not wanted or o.kind in wanted) and test(o)]
             for obj in found:
                 obj.set_owner = owner  # type: ignore[attr-defined]
                 yield obj
@@ -94,8 +90,7 @@ class _Pass:
         self._members = members
 
     def __iter__(self) -> Iterator[K8sObject]:
-        for member in self._members:
-            objects_of, owner = member[0], member[1]
+        for objects_of, owner, _, _ in self._members:
             for obj in objects_of():
                 obj.set_owner = owner  # type: ignore[attr-defined]
                 yield obj

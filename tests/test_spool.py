@@ -105,7 +105,8 @@ def test_an_object_set_is_a_stream_that_can_be_walked_again_and_names_each_owner
         return [K8sObject({"kind": "Service", "metadata": {"name": "vllm"}}, "")]
 
     kept = K8sObject({"kind": "PriorityClass", "metadata": {"name": "low"}}, "")
-    objset = objectset.ObjectSet([(rebuilt, "owner-a", frozenset({"Service"})), (lambda: [kept], None, None)])
+    objset = objectset.ObjectSet([(rebuilt, "owner-a", frozenset({"Service"}), {}),
+                                  (lambda: [kept], None, None, {})])
     first, second = list(objset.objects), list(objset.objects)
     assert [o.kind for o in first] == [o.kind for o in second] == ["Service", "PriorityClass"]
     assert first[0] is not second[0] and first[1] is second[1] and len(builds) == 2
