@@ -124,6 +124,19 @@ def test_junit(in_repo):
     assert suites[1].find("testcase/failure") is None
 
 
+def test_junit_is_well_formed_with_control_characters_in_names_and_paths():
+    """XML 1.0 cannot carry a control character even escaped: an object named `\\x08` (found by
+    the hardening property) made the whole report unparseable. They are written as `\\xNN`."""
+    pod = ("apiVersion: v1\nkind: Pod\nmetadata: {name: \"a\\bb\", namespace: ns}\n"
+           "spec: {containers: [{name: vllm, image: vllm/vllm-openai:v0.9.0}]}\n")
+    results = results_for(SourceText("dir\x01/pod.yaml", pod))
+    root = ET.fromstring(render("junit", results))
+    suite = root.find("testsuite")
+    assert suite.get("name") == "dir\\x01/pod.yaml"
+    texts = [f.text for f in suite.findall("testcase/failure")]
+    assert texts and all("Pod/ns/a\\x08b" in t for t in texts)
+
+
 def test_markdown_grouped_by_lever(in_repo):
     text = render("markdown", in_repo)
     assert text.startswith("## cslint")

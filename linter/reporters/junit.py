@@ -2,6 +2,7 @@
 so CI test dashboards show manifests the way they show tests."""
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from typing import TextIO
 
@@ -9,6 +10,16 @@ from ..engine import FileResult
 from ..settings import Settings
 from ..results import file_counts
 from .locations import context
+
+# characters XML 1.0 does not allow at all, escaped or not (ElementTree writes them as they are):
+# a control character in an object name or a path made the whole report unreadable
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_safe(text: str) -> str:
+    """`text` with every character XML cannot carry written as a visible `\\xNN` escape; markup
+    never holds one, so this applies to serialised XML as well."""
+    return _NOT_XML.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def report(results: list[FileResult], settings: Settings, out: TextIO, **_: object) -> None:
@@ -26,7 +37,7 @@ def report(results: list[FileResult], settings: Settings, out: TextIO, **_: obje
     for result in results:
         suite = _suite(result)
         ET.indent(suite, level=1)
-        out.write("\n  " + ET.tostring(suite, encoding="unicode"))
+        out.write("\n  " + xml_safe(ET.tostring(suite, encoding="unicode")))
     out.write("\n</testsuites>\n")
 
 
