@@ -215,11 +215,17 @@ def find_config(start: str) -> str | None:
 
 
 def _pyproject_table(path: str) -> dict | None:
-    import tomllib
     try:
         with open(path, "rb") as fh:
-            data = tomllib.load(fh)
-    except (OSError, tomllib.TOMLDecodeError):
+            raw = fh.read()
+    except OSError:
+        return None
+    if b"cslint" not in raw:  # every spelling of the table names it; spares ~6 ms of tomllib import
+        return None
+    import tomllib
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError):
         return None
     table = data.get("tool", {}).get("cslint") if isinstance(data.get("tool"), dict) else None
     return table if isinstance(table, dict) else None
