@@ -45,6 +45,9 @@ class FileResult:
     set_objects: list[K8sObject] = field(default_factory=list, repr=False)
     set_parked: Parked | None = field(default=None, repr=False)
     set_memo: dict | None = field(default=None, repr=False)  # `ObjectSet.matching`'s, for this file
+    # a file held whole for the set pass (a filter must see its set findings) past the run's
+    # budget: its documents, findings so far and set objects wait on disk, pickled together
+    held: Parked | None = field(default=None, repr=False)
 
 
 def without_text(src: SourceText) -> SourceText:
@@ -163,6 +166,7 @@ class Linter:
             resolve_positions(result.findings)
             for doc in result.documents:  # filters read every document at the finish
                 doc.release_tree()
+            self.settle(result)
         return result
 
     def _filtered(self, result: FileResult) -> bool:
@@ -186,16 +190,19 @@ class Linter:
                 joined.append(result)
             if result.finished:  # the set pass is over
                 result.set_objects, result.set_parked, result.set_memo = [], None, None
-        self.finish(pending)
-        if not self.keep_data:  # set-rule findings have positions now: drop their node trees
-            for result in pending:
-                if self.spool is not None:  # no re-lint will read them (the fixer does not spill)
-                    release(result)
-                for doc in result.documents:  # the fixer's re-lint reads their data
-                    doc.release_tree()
-                if not self.keep_text:
-                    result.source = without_text(result.source)
-                self.settle(result)
+        for result in pending:  # one at a time: a held file is back in memory only for its finish
+            self._unhold(result)
+            self.finish([result])
+            if self.keep_data:
+                continue
+            # set-rule findings have positions now: drop their node trees
+            if self.spool is not None:  # no re-lint will read them (the fixer does not spill)
+                release(result)
+            for doc in result.documents:  # the fixer's re-lint reads their data
+                doc.release_tree()
+            if not self.keep_text:
+                result.source = without_text(result.source)
+            self.settle(result)
         if isinstance(results, RunResults):
             results.refile(pending + joined)
         return results
@@ -216,9 +223,12 @@ class Linter:
             attach_lines_from(f, doc.chunk.text, doc.chunk.line)
 
     def settle(self, result: FileResult) -> None:
-        """What a finished file keeps for the set pass leaves the heap past its budget when the
-        run spills (see `spool`); the file's record and findings are `RunResults`'s."""
-        if self.spool is None or not result.finished:
+        """What a file keeps for the set pass leaves the heap past its budget when the run spills
+        (see `spool`); a finished file's record and findings are `RunResults`'s."""
+        if self.spool is None:
+            return
+        if not result.finished:
+            self._hold(result)
             return
         if isinstance(result.findings, list):  # their findings' budget: `RunResults`
             for f in result.findings:
@@ -234,6 +244,37 @@ class Linter:
                 packed = packed or pack_objects(result.set_objects)
                 result.set_parked = self.spool.park(packed)
                 result.set_objects = [] if result.set_parked else self._adopt(packed.unpack())
+
+    def _hold(self, result: FileResult) -> None:
+        """A file held whole until the set pass (filters must see its set findings) counts its
+        documents' text against the same budget as set objects; past it, documents, findings
+        and set objects go to disk in one pickle (so findings and objects keep their documents)."""
+        if self.keep_data or result.held is not None or not result.documents:
+            return
+        chars = sum(len(doc.chunk.text) for doc in result.documents)
+        if self._set_chars + chars <= self._set_budget:
+            self._set_chars += chars
+            return
+        objects = self._objects_of(result)  # a worker's result comes with documents only
+        for obj in objects:
+            obj.__dict__.pop("context", None)
+            obj.__dict__.pop("set_owner", None)
+        packed = Packed((result.documents, list(result.findings), objects), chars, kinds=objectset.kinds_of(objects))
+        held = self.spool.park(packed) if self.spool is not None else None
+        if held is None:  # the disk failed: it stays in memory
+            self._adopt(objects)
+            return
+        result.held = held
+        result.documents, result.findings, result.set_objects = [], [], []
+
+    def _unhold(self, result: FileResult) -> None:
+        """A held file back for its finish: its documents, and its findings before the set pass's."""
+        if result.held is None:
+            return
+        documents, findings, _ = result.held.load()
+        result.held = None
+        result.documents = documents
+        result.findings = findings + list(result.findings)
 
     def lint_in_run(self, src: SourceText) -> FileResult:
         """Lint one file again within the last run (the fixer's re-lint): set rules still see the
@@ -355,6 +396,8 @@ class Linter:
         are rebuilt on each pass and not cached)."""
         if result.set_parked is not None:
             return self._adopt(result.set_parked.load())
+        if result.held is not None:
+            return self._adopt(result.held.load()[2])
         if result.for_set and not result.set_objects:
             result.set_objects = self._build(dict(enumerate(result.documents)), result.for_set)
         return result.set_objects
@@ -449,5 +492,7 @@ def _kinds(result: FileResult) -> frozenset[str] | None:
     """The kinds of a file's set objects, when known without loading them."""
     if result.set_parked is not None:
         return result.set_parked.kinds
+    if result.held is not None:
+        return result.held.kinds
     objects = result.set_objects
-    return frozenset(o.kind for o in objects) if isinstance(objects, list) and objects else None
+    return objectset.kinds_of(objects) if isinstance(objects, list) and objects else None

@@ -121,4 +121,14 @@ def pack_objects(objects: list[K8sObject]) -> Packed:
     for obj in objects:
         obj.__dict__.pop("context", None)
         obj.__dict__.pop("set_owner", None)
-    return Packed(objects, set_text_size(objects), kinds=frozenset(o.kind for o in objects))
+    return Packed(objects, set_text_size(objects), kinds=kinds_of(objects))
+
+
+_KINDS: dict[frozenset[str], frozenset[str]] = {}
+
+
+def kinds_of(objects: list[K8sObject]) -> frozenset[str]:
+    """The kinds among `objects`, one shared frozenset per combination: every parked file keeps
+    its kinds, and a tree has a handful of combinations (216 bytes a file at 100k documents)."""
+    kinds = frozenset(o.kind for o in objects)
+    return _KINDS.setdefault(kinds, kinds) if len(_KINDS) < 1024 else kinds

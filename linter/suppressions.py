@@ -143,7 +143,8 @@ def covers(s: Suppression, f: Finding) -> bool:
         return False
     if s.kind == "file":
         return True
-    if f.extra.get("document") is not s.document:
+    doc = f.extra.get("document")  # by index: a file held on disk comes back as a fresh copy,
+    if doc is None or doc.index != s.document.index:  # and its set findings as another
         return False
     if s.kind == "line":
         return f.position is not None and f.position.line == s.line
@@ -247,7 +248,8 @@ def apply_suppressions(results: list[FileResult], settings: Settings) -> None:
 
 def has_directives(result: FileResult, settings: Settings) -> bool:
     """Whether `apply_suppressions` has work on this file (a directive in it, or an ignore for its path)."""
-    if MARKER in (result.source.text or ""):
+    text = result.source.text or ""
+    if MARKER in text and (ANNOTATION in text or "cslint:" in text):  # every directive spells one
         return True
     return bool(settings.per_file_ignores) and bool(ignored_codes(result.source.real_path or result.source.path, settings))
 

@@ -213,3 +213,79 @@ def test_a_ledger_without_a_usable_disk_keeps_every_file(monkeypatch):
     for r in kept:
         ledger.append(r)
     assert list(ledger.live()) == kept and store.error and list(ledger.counts())[0] == (1, Severity.ERROR)
+
+
+_HELD = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: quiet
+  annotations:
+    cslint.io/ignore: "CS301, CS302 -- the buffer lives in another repository"
+spec:
+  replicas: 0
+  selector: {matchLabels: {app: quiet}}
+  template:
+    metadata: {labels: {app: quiet}}
+    spec:
+      containers:
+        - name: vllm
+          image: vllm/vllm-openai:v0.11.0
+          resources: {limits: {nvidia.com/gpu: 1}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: by-line
+spec:
+  replicas: 0
+  selector: {matchLabels: {app: by-line}}
+  template:
+    metadata: {labels: {app: by-line}}
+    spec:
+      containers:
+        - name: vllm
+          image: vllm/vllm-openai:v0.11.0
+          resources: {limits: {nvidia.com/gpu: 1}}  # cslint: ignore[CS301]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: loud
+spec:
+  replicas: 0
+  selector: {matchLabels: {app: loud}}
+  template:
+    metadata: {labels: {app: loud}}
+    spec:
+      containers:
+        - name: vllm
+          image: vllm/vllm-openai:v0.11.0
+          resources: {limits: {nvidia.com/gpu: 1}}
+"""
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_file_held_for_its_filters_past_the_budget_waits_on_disk_and_reports_the_same(jobs, monkeypatch, tmp_path):
+    """A file whose directives must see its set findings is held whole until the set pass; past
+    the set budget its documents, findings and objects are parked together and come back for
+    its finish: set findings are still suppressed (by annotation and by line comment, matched by
+    document index on the fresh copy), an unused code is still CS900, an unsuppressed one keeps
+    its position."""
+    (tmp_path / "held.yaml").write_text(_HELD)
+    for i in range(70):  # enough files for worker processes at -j2
+        (tmp_path / f"cm{i:02}.yaml").write_text(f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c{i}\n")
+    args = ["-j", jobs, "--select", "CS301,CS302,CS900", "--output-format", "json", str(tmp_path)]
+    in_memory = _run(args)
+    monkeypatch.setattr(objectset, "IN_MEMORY_CHARS", 0)
+    parked = []
+    real_park = spool.Spool.park
+    monkeypatch.setattr(spool.Spool, "park", lambda self, v: parked.append(v.kinds) or real_park(self, v))
+    on_disk = _run(args)
+    assert parked and frozenset({"Deployment"}) in parked
+    assert on_disk == in_memory
+    import json
+    found = [(f["code"], f["line"], f["object"]["name"]) for f in json.loads(on_disk[1])["findings"]]
+    assert ("CS301", 46, "loud") in found
+    assert not any(code == "CS301" and name in ("quiet", "by-line") for code, _, name in found)
+    assert [(code, name) for code, _, name in found if code == "CS900"] == [("CS900", "quiet")]  # CS302 unused
