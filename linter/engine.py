@@ -177,7 +177,9 @@ class Linter:
         whole, while set findings join the files already finished. Files a spilling run has
         already written away are done: none of this reads them."""
         live = list(results.live()) if isinstance(results, RunResults) else results
-        self._set_results = {r.source.path: r for r in live if r.for_set}
+        # kept for the fixer's re-lints only: a spilling run is never re-linted, and holding its
+        # set files' results kept every finding the set pass joined to them (7 MB at 100k documents)
+        self._set_results = {r.source.path: r for r in live if r.for_set} if self.spool is None else {}
         self._set_members = {}
         pending = [r for r in live if not r.finished]
         late = self.lint_set([r for r in live if r.for_set])

@@ -371,3 +371,55 @@ def test_python_backend_reports_the_same_errors(monkeypatch, text):
         assert validate_object(obj, strict=True) == expected
     finally:
         schema._validator.cache_clear()
+
+
+def test_the_definition_index_decodes_what_json_does_in_every_bundled_schema_dir():
+    """The lazy index (one definition decoded when a schema reaches it) must give the data a whole
+    `json.loads` gives, for every version and strictness kubernetes-validate bundles."""
+    import json
+
+    root = schema._schema_root()
+    dirs = sorted(d for d in os.listdir(root) if d.endswith("-local") or d.endswith("-local-strict"))
+    assert len(dirs) >= 2
+    for name in dirs:
+        text = (root / name / "_definitions.json").read_text(encoding="utf-8")
+        whole = json.loads(text)
+        index = schema._DefinitionIndex(text)
+        assert index._starts.keys() == whole["$defs"].keys(), name  # indexed, not decoded whole
+        assert index.top == {k: v for k, v in whole.items() if k != "$defs"}, name
+        assert all(index.get(k) == v for k, v in whole["$defs"].items()), name
+        assert "no.such.Definition" not in index and index.get("no.such.Definition") is None
+
+
+@pytest.mark.parametrize("layout", ["compact", "indented by four", "defs last"])
+def test_a_definitions_file_laid_out_otherwise_is_still_read_right(layout):
+    """Another layout is decoded whole (compact, four spaces) or indexed where it allows (defs last)."""
+    import json
+
+    whole = {"$defs": {"a.B": {"type": "object", "properties": {"c": {"$ref": "#/$defs/a.C"}}},
+                       "a.C": {"type": "string"}},
+             "$schema": "https://json-schema.org/draft/2020-12/schema", "$id": schema.DEFINITIONS_URI}
+    if layout == "compact":
+        text = json.dumps(whole)
+    elif layout == "indented by four":
+        text = json.dumps(whole, indent=4)
+    else:
+        text = json.dumps({k: whole[k] for k in ("$schema", "$id", "$defs")}, indent=2)
+    index = schema._DefinitionIndex(text)
+    assert index.get("a.B") == whole["$defs"]["a.B"] and index.get("a.C") == {"type": "string"}
+    assert index.top["$id"] == schema.DEFINITIONS_URI and "a.C" in index and "a.D" not in index
+
+
+def test_a_kind_is_compiled_against_only_the_definitions_it_reaches(deployment, monkeypatch):
+    """A one-file run decodes the ~110 definitions a Deployment reaches, not the file's ~700."""
+    schema._definition_index.cache_clear()
+    schema._validator.cache_clear()
+    try:
+        assert validate_object(deployment) == []
+        index = schema._definition_index(resolve_version("1.33"), False)
+        assert 50 < len(index._defs) < len(index._starts) / 3
+        broken = {**deployment, "spec": {**deployment["spec"], "replicas": "three"}}
+        assert [e.path for e in validate_object(broken)] == [("spec", "replicas")]
+    finally:
+        schema._definition_index.cache_clear()
+        schema._validator.cache_clear()
