@@ -112,7 +112,7 @@ def find_checkov(given: str | None) -> str | None:
 
 
 def bench_size(n: int, tmp: Path, repeat: int, checkov: str | None, rows: "Rows", fix_max: int,
-               checkov_max: int) -> float:
+               checkov_max: int, instructions: bool = False) -> float:
     tree = tmp / f"corpus-{n}"
     files = write_corpus(tree, n)
     label = f"{n:,} docs / {len(files):,} files"
@@ -130,10 +130,33 @@ def bench_size(n: int, tmp: Path, repeat: int, checkov: str | None, rows: "Rows"
         shutil.rmtree(fix_tree)
     if checkov and n <= checkov_max:  # Checkov takes ~20 s per 1,000 documents, more per 1k beyond
         rows.append(checkov_row(checkov, tree, label, serial, jobs2))
+    if instructions:
+        rows.append(instruction_row(tree, label))
     rss = peak_rss_mb(cslint("-j", "1", str(tree)))
     rows.append((f"{label}: peak RSS cslint -j1", f"{rss:7.1f} MB"))
     shutil.rmtree(tree)
     return rss
+
+
+def instruction_row(tree: Path, label: str) -> tuple[str, str]:
+    """Instructions executed (callgrind), parse vs `cslint -j1`: the one figure a shared VM's
+    speed swings (up to 2× within minutes, measured) cannot move. Not cycles: a larger heap's
+    cache misses cost time that counts no instruction, so wall time can still differ."""
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        return f"{label}: instructions", "valgrind not installed: skipped"
+    counts = []
+    for cmd in ([sys.executable, "-c", PARSE_SCRIPT, str(tree)], cslint("-j", "1", str(tree))):
+        done = subprocess.run([valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null", *cmd],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                              env={**os.environ, "PYTHONHASHSEED": "0"})
+        found = [line.split(":")[-1].strip() for line in done.stderr.splitlines() if "Collected :" in line]
+        if not found:
+            return f"{label}: instructions", f"callgrind gave no count (exit {done.returncode})"
+        counts.append(int(found[-1]))
+    parse, lint = counts
+    return (f"{label}: instructions, parse / cslint -j1",
+            f"{parse / 1e9:.2f} G / {lint / 1e9:.2f} G   = {lint / parse:.2f}× of parse")
 
 
 def checkov_row(checkov: str, tree: Path, label: str, serial: Timing, jobs2: Timing) -> tuple[str, str]:
@@ -182,6 +205,8 @@ def main() -> None:
     parser.add_argument("--fix-max", type=int, default=10_000,
                         help="largest size for the --fix figure (a fix run writes a copy of the tree)")
     parser.add_argument("--checkov", default=None, help="checkov executable (default: /tmp/checkov-venv or PATH)")
+    parser.add_argument("--instructions", action="store_true",
+                        help="also count instructions under callgrind (valgrind; ~1 min per 1,000 documents)")
     parser.add_argument("--checkov-max", type=int, default=1000,
                         help="largest size Checkov runs on (10,000 documents take it ~5 minutes)")
     args = parser.parse_args()
@@ -194,7 +219,8 @@ def main() -> None:
     compile_bytecode(rows)
     with tempfile.TemporaryDirectory(prefix="cslint-bench-") as tmp:
         bench_small(Path(tmp), max(args.repeat, 5), rows)
-        rss = {n: bench_size(n, Path(tmp), args.repeat, checkov, rows, args.fix_max, args.checkov_max) for n in sizes}
+        rss = {n: bench_size(n, Path(tmp), args.repeat, checkov, rows, args.fix_max, args.checkov_max,
+                             args.instructions) for n in sizes}
     ordered = sorted(rss)
     for lo, hi in zip(ordered, ordered[1:]):  # flat memory: each step should stay near 1×
         rows.append((f"peak RSS {hi:,} / {lo:,} docs", f"{rss[hi] / rss[lo]:5.2f}× "
