@@ -1,6 +1,6 @@
 """cslint benchmarks: one command, one table, every figure a ratio measured in the same run.
 
-    python bench/run.py [--sizes 1000,10000,50000] [--checkov PATH] [--repeat 3]
+    python bench/run.py [--sizes 1000,10000,50000] [--checkov PATH] [--repeat 3] [--instructions-max 10000]
 
 Every command runs as a fresh process (interpreter start-up included on both sides of a ratio);
 each time is the best of `--repeat` runs, the commands of one ratio run in turns, as wall time
@@ -205,8 +205,9 @@ def main() -> None:
     parser.add_argument("--fix-max", type=int, default=10_000,
                         help="largest size for the --fix figure (a fix run writes a copy of the tree)")
     parser.add_argument("--checkov", default=None, help="checkov executable (default: /tmp/checkov-venv or PATH)")
-    parser.add_argument("--instructions", action="store_true",
-                        help="also count instructions under callgrind (valgrind; ~1 min per 1,000 documents)")
+    parser.add_argument("--instructions-max", type=int, default=0,
+                        help="count instructions under callgrind (valgrind) up to this size; ~1 min "
+                             "per 1,000 documents (default 0: not counted)")
     parser.add_argument("--checkov-max", type=int, default=1000,
                         help="largest size Checkov runs on (10,000 documents take it ~5 minutes)")
     args = parser.parse_args()
@@ -220,7 +221,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="cslint-bench-") as tmp:
         bench_small(Path(tmp), max(args.repeat, 5), rows)
         rss = {n: bench_size(n, Path(tmp), args.repeat, checkov, rows, args.fix_max, args.checkov_max,
-                             args.instructions) for n in sizes}
+                             n <= args.instructions_max) for n in sizes}
     ordered = sorted(rss)
     for lo, hi in zip(ordered, ordered[1:]):  # flat memory: each step should stay near 1×
         rows.append((f"peak RSS {hi:,} / {lo:,} docs", f"{rss[hi] / rss[lo]:5.2f}× "
