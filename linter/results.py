@@ -54,12 +54,22 @@ class RunResults(Sequence["FileResult"]):
         self._live[i] = result
         self._file(i)
 
-    def refile(self, changed: Iterable[FileResult]) -> None:
+    def refile(self, changed: Iterable[FileResult] = ()) -> None:
         """After the set pass: the files it finished become done like the rest; `changed` are
         those whose findings it replaced (they go through the findings budget again)."""
         again = {id(r) for r in changed}
         for i, result in list(self._live.items()):
             self._file(i, store=id(result) in again)
+
+    def indexes(self) -> dict[int, int]:
+        """Index of each live result, by `id`: for `refile_one` during the set pass."""
+        return {id(r): i for i, r in self._live.items()}
+
+    def refile_one(self, i: int) -> None:
+        """`refile([the result at i])`, now: a file the set pass changed leaves the heap as soon
+        as it is done, instead of every changed file's findings waiting for the last."""
+        if i in self._live:
+            self._file(i)
 
     def _file(self, i: int, store: bool = True) -> None:
         """A done file past the budget goes to disk whole; any other keeps its findings under the
