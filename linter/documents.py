@@ -185,6 +185,7 @@ def _check_expansion(root: Any) -> None:
 
 @dataclass(frozen=True)
 class Chunk:
+    """One document's text and where it starts in the file."""
     text: str
     start: int  # offset of the chunk in the file text
     line: int  # 0-based line of the chunk's first character in the file

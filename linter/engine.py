@@ -32,6 +32,7 @@ CONTEXT_KINDS = ("ScaledObject", "ServingRuntime")
 
 @dataclass(slots=True)  # one per file of the run: no per-instance dict
 class FileResult:
+    """One file's documents and findings, and what it keeps for the set pass."""
     source: SourceText
     documents: list[Document]
     # a list while the file is linted; once finished, possibly spooled to disk (`Linter(spill=True)`)

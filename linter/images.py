@@ -18,6 +18,7 @@ _UNUSABLE = re.compile(r"\s|\{\{|\$\{")
 
 @dataclass(frozen=True)
 class ImageRef:
+    """A container image reference, split into its parts."""
     raw: str
     registry: str  # as written, or docker.io when implicit
     repository: str  # path within the registry, normalised (library/ubuntu)

@@ -67,6 +67,7 @@ def _is_digest(value: Any) -> bool:
 
 @dataclass(frozen=True)
 class LockEntry:
+    """A resolved digest for one image or model reference (`cslint.lock`)."""
     digest: str
     resolved_at: str
     media_type: str | None = None

@@ -77,6 +77,7 @@ class Scope(str, Enum):
 
 @dataclass(frozen=True)
 class RuleMeta:
+    """A rule's metadata, declared beside its check (`META`)."""
     code: str
     name: str
     lever: Lever
@@ -141,6 +142,7 @@ class Violation:
 
 @dataclass(frozen=True)
 class ObjectRef:
+    """The Kubernetes object a finding concerns."""
     api_version: str
     kind: str
     namespace: str | None
@@ -156,6 +158,7 @@ class ObjectRef:
 
 @dataclass(frozen=True)
 class Position:
+    """A span in the file, 1-based (the end column exclusive)."""
     line: int  # 1-based
     column: int  # 1-based, in code points
     end_line: int
@@ -164,6 +167,7 @@ class Position:
 
 @dataclass
 class Finding:
+    """One reported problem: a rule's violation with its object, position and fix."""
     code: str
     name: str
     severity: Severity

@@ -22,6 +22,7 @@ _ACR = re.compile(r"^[a-z0-9]+\.azurecr\.(?:io|cn|us)$")
 
 @dataclass(frozen=True)
 class RegistryLocation:
+    """The cloud and region a registry host lives in."""
     cloud: str  # "gcp", "aws", "azure"
     service: str  # "Artifact Registry", "ECR", "ACR"
     location: str | None  # region or multi-region; None when the host does not say

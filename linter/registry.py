@@ -16,6 +16,7 @@ BUILTIN_PREFIX = "CS"
 
 @dataclass(frozen=True)
 class Rule:
+    """A rule of the pack: its metadata and its check."""
     meta: RuleMeta
     check: Callable | None  # None for rules reported by the engine itself (CS000)
     module: str

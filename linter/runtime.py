@@ -14,6 +14,7 @@ RUNAI_FORMATS = ("runai_streamer", "runai_streamer_sharded")
 
 @dataclass(frozen=True)
 class Shm:
+    """A container's /dev/shm: its mount, its volume and the volume's medium."""
     mount_index: int | None
     volume_index: int | None
     volume: dict | None

@@ -15,6 +15,7 @@ PROFILES = ("portable", "gke")
 
 @dataclass(frozen=True)
 class Settings:
+    """A run's resolved configuration (command line over configuration file over defaults)."""
     profile: str = "portable"
     goal: str = "auto"
     k8s_version: str = "1.33"

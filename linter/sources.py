@@ -20,6 +20,7 @@ class SourceError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class SourceText:
+    """A file's identity and decoded text (or why it has none)."""
     path: str  # as shown in reports
     text: str | None  # decoded text (None when unreadable as text)
     error: str | None = None

@@ -36,6 +36,7 @@ BUFFER_SET_KINDS = WORKLOAD_KINDS + ("PriorityClass", "ScaledObject")  # what CS
 
 @dataclass(frozen=True)
 class PriorityClass:
+    """A PriorityClass as the autoscaler and the scheduler read it."""
     obj: K8sObject
     name: str
     value: int | None
@@ -45,6 +46,7 @@ class PriorityClass:
 
 @dataclass(frozen=True)
 class WarmBuffer:
+    """A warm buffer: pause pods holding accelerator nodes at a priority."""
     obj: K8sObject
     template: PodTemplate
     priority_class: str | None

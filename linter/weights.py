@@ -21,6 +21,7 @@ PERSISTENT_SOURCES = ("persistentVolumeClaim", "image", "csi", "nfs", "hostPath"
 
 @dataclass(frozen=True)
 class ModelSource:
+    """Where an engine's model weights come from."""
     kind: str  # "hub", "local", "oci", "object-store", "unknown"
     ref: str | None
     path: str | None = None  # JSON pointer of where the model is named

@@ -183,6 +183,7 @@ class PodTemplate:
 
 @dataclass
 class Container:
+    """One container (or init container) of a pod template."""
     template: PodTemplate
     data: dict
     pointer: str
