@@ -67,7 +67,7 @@ def test_only_documents_set_rules_read_keep_their_data():
     kept = [obj.document.data["metadata"]["name"] for obj in result.set_objects]
     assert kept == ["llm", "vllm"]  # the engine workload (CS301, CS504) and the Service named vllm (CS504)
     assert [obj.document.index for obj in result.set_objects] == [2, 4]
-    assert result.for_set == {2, 4}
+    assert result.for_set == (2, 4)
     assert "CS301" not in {f.code for f in result.findings}
     linter.complete([result])
     assert {f.code for f in result.findings} >= {"CS301", "CS504"}
