@@ -144,9 +144,13 @@ def _fix(results: list[FileResult], linter: Linter, opts: dict[str, Any]) -> tup
         if outcome.error:
             click.echo(f"cslint: {src.path}: {outcome.error}", err=True)
         changed = changed or outcome.changed
+        applied = True
         if outcome.changed or _is_stdin(src, opts):
-            errors += _deliver(outcome, src, opts)
-        final = outcome.result if outcome.changed else result  # the fixer's lint of the text written
+            failed, applied = _deliver(outcome, src, opts)
+            errors += failed
+        # the fixer's lint of the text delivered; a file left as it was (not writable, rendered
+        # output) is reported as it is, not as the fix would have made it
+        final = outcome.result if outcome.changed and applied else result
         linter.lighten(final)
         if final is not result:
             release(result)  # the first lint's documents: nothing reads them again
@@ -154,11 +158,12 @@ def _fix(results: list[FileResult], linter: Linter, opts: dict[str, Any]) -> tup
     return new_results, errors, changed
 
 
-def _deliver(outcome: "FixOutcome", src: SourceText, opts: dict[str, Any]) -> int:
+def _deliver(outcome: "FixOutcome", src: SourceText, opts: dict[str, Any]) -> tuple[int, bool]:
+    """(write errors, whether the fixed text went where it was asked to: a diff, stdout or the file)."""
     if opts.get("diff"):
         if outcome.changed:
             sys.stdout.write(unified_diff(src.path, outcome.original, outcome.text))
-        return 0
+        return 0, True
     if opts.get("show_fixes") and outcome.fixed:
         total = sum(outcome.fixed.values())
         click.echo(f"Fixed {total} finding{'s' if total != 1 else ''} in {src.path}:", err=True)
@@ -166,17 +171,17 @@ def _deliver(outcome: "FixOutcome", src: SourceText, opts: dict[str, Any]) -> in
             click.echo(f"    {n} × {code} ({outcome.names.get(code, '')})", err=True)
     if _is_stdin(src, opts):  # the fixed text goes to stdout
         _write_stdout(outcome.text, src.bom)
-        return 0
+        return 0, True
     if src.real_path is None:  # rendered (kustomize) output has no file to write back to
         click.echo(f"cslint: {src.path}: rendered manifests are not written back; use --diff", err=True)
-        return 0
+        return 0, False
     from .fixer import write_atomic
     try:
         write_atomic(src.real_path, outcome.text, outcome.original, bom=src.bom)
     except OSError as exc:
         click.echo(f"cslint: error: {src.path}: cannot write: {exc.strerror or exc}", err=True)
-        return 1
-    return 0
+        return 1, False
+    return 0, True
 
 
 def _is_stdin(src: SourceText, opts: dict[str, Any]) -> bool:

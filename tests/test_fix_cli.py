@@ -136,6 +136,23 @@ def test_read_only_file_is_a_clear_error_and_is_not_written(manifest: Path):
     assert sorted(p.name for p in manifest.parent.iterdir()) == ["deploy.yaml"]
 
 
+def test_a_file_the_fix_could_not_write_is_reported_as_it_is_on_disk(manifest: Path):
+    """The report describes the files as they are: a fix that could not be written leaves every
+    finding in place (and fixable), as a plain lint would report them; a writable file beside it
+    is reported fixed."""
+    import json
+    other = manifest.parent / "other.yaml"
+    other.write_bytes(manifest.read_bytes())
+    plain = json.loads(run("--output-format", "json", str(manifest)).output)["findings"]
+    assert any(f["fix"] for f in plain)
+    os.chmod(manifest, 0o444)
+    result = run("--fix", "--unsafe-fixes", "--output-format", "json", str(manifest), str(other))
+    assert result.exit_code == 2 and "cannot write: file is read-only" in result.stderr
+    findings = json.loads(result.stdout)["findings"]
+    assert [f for f in findings if f["file"] == str(manifest)] == plain
+    assert not any(f["fix"] for f in findings if f["file"] == str(other))
+
+
 def test_fix_whose_text_does_not_match_its_patch_is_reverted_and_reported(manifest: Path, monkeypatch):
     real_edits_for = fixer.edits_for
 

@@ -73,3 +73,16 @@ def test_origin_annotation_without_kustomize_run():
     assert origin_path({"metadata": {"annotations": {"config.kubernetes.io/origin": "[: bad"}}}) is None
 
 
+
+
+@needs_kubectl
+def test_fix_on_rendered_output_writes_nothing_and_reports_the_findings_as_they_are():
+    """Rendered output has no file to write back: `--fix` says so, changes no file, and its report
+    is the plain lint's (the fixes it could not deliver are still listed as fixable)."""
+    before = {p: p.read_bytes() for p in (ROOT / "fixtures/integrations/kustomize").rglob("*.yaml")}
+    plain = CliRunner().invoke(main, ["--isolated", "--output-format", "json", OVERLAY])
+    fixed = CliRunner().invoke(main, ["--isolated", "--fix", "--output-format", "json", OVERLAY])
+    assert "rendered manifests are not written back; use --diff" in fixed.stderr
+    assert json.loads(fixed.stdout) == json.loads(plain.stdout)
+    assert any(f["fix"] for f in json.loads(plain.stdout)["findings"])
+    assert {p: p.read_bytes() for p in before} == before
