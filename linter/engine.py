@@ -264,9 +264,7 @@ class Linter:
             self._set_chars += chars
             return
         objects = self._objects_of(result)  # a worker's result comes with documents only
-        for obj in objects:
-            obj.__dict__.pop("context", None)
-            obj.__dict__.pop("set_owner", None)
+        objectset.detach(objects)
         packed = Packed((result.documents, list(result.findings), objects), chars, kinds=objectset.kinds_of(objects))
         held = self.spool.park(packed) if self.spool is not None else None
         if held is None:  # the disk failed: it stays in memory

@@ -118,10 +118,16 @@ def set_text_size(objects: list[K8sObject]) -> int:
 def pack_objects(objects: list[K8sObject]) -> Packed:
     """Objects for set rules, pickled with what rules computed on them (pod templates, engine
     arguments: unpickling is ~3× cheaper than rebuilding them) but without the run's context."""
+    detach(objects)
+    return Packed(objects, set_text_size(objects), kinds=kinds_of(objects))
+
+
+def detach(objects: list[K8sObject]) -> None:
+    """Drop what ties objects to this run (its context, the file owning them in the last pass)
+    before they are pickled; the engine's `_adopt` gives the context back."""
     for obj in objects:
         obj.__dict__.pop("context", None)
         obj.__dict__.pop("set_owner", None)
-    return Packed(objects, set_text_size(objects), kinds=kinds_of(objects))
 
 
 _KINDS: dict[frozenset[str], frozenset[str]] = {}

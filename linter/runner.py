@@ -164,23 +164,23 @@ def _deliver(outcome: "FixOutcome", src: SourceText, opts: dict[str, Any]) -> tu
         if outcome.changed:
             sys.stdout.write(unified_diff(src.path, outcome.original, outcome.text))
         return 0, True
-    if opts.get("show_fixes") and outcome.fixed:
+    if _is_stdin(src, opts):  # the fixed text goes to stdout
+        _write_stdout(outcome.text, src.bom)
+    elif src.real_path is None:  # rendered (kustomize) output has no file to write back to
+        click.echo(f"cslint: {src.path}: rendered manifests are not written back; use --diff", err=True)
+        return 0, False
+    else:
+        from .fixer import write_atomic
+        try:
+            write_atomic(src.real_path, outcome.text, outcome.original, bom=src.bom)
+        except OSError as exc:
+            click.echo(f"cslint: error: {src.path}: cannot write: {exc.strerror or exc}", err=True)
+            return 1, False
+    if opts.get("show_fixes") and outcome.fixed:  # only what was delivered counts as fixed
         total = sum(outcome.fixed.values())
         click.echo(f"Fixed {total} finding{'s' if total != 1 else ''} in {src.path}:", err=True)
         for code, n in sorted(outcome.fixed.items()):
             click.echo(f"    {n} × {code} ({outcome.names.get(code, '')})", err=True)
-    if _is_stdin(src, opts):  # the fixed text goes to stdout
-        _write_stdout(outcome.text, src.bom)
-        return 0, True
-    if src.real_path is None:  # rendered (kustomize) output has no file to write back to
-        click.echo(f"cslint: {src.path}: rendered manifests are not written back; use --diff", err=True)
-        return 0, False
-    from .fixer import write_atomic
-    try:
-        write_atomic(src.real_path, outcome.text, outcome.original, bom=src.bom)
-    except OSError as exc:
-        click.echo(f"cslint: error: {src.path}: cannot write: {exc.strerror or exc}", err=True)
-        return 1, False
     return 0, True
 
 

@@ -146,8 +146,9 @@ def test_a_file_the_fix_could_not_write_is_reported_as_it_is_on_disk(manifest: P
     plain = json.loads(run("--output-format", "json", str(manifest)).output)["findings"]
     assert any(f["fix"] for f in plain)
     os.chmod(manifest, 0o444)
-    result = run("--fix", "--unsafe-fixes", "--output-format", "json", str(manifest), str(other))
+    result = run("--fix", "--unsafe-fixes", "--show-fixes", "--output-format", "json", str(manifest), str(other))
     assert result.exit_code == 2 and "cannot write: file is read-only" in result.stderr
+    assert f"in {other}:" in result.stderr and f"in {manifest}:" not in result.stderr  # nothing claimed fixed
     findings = json.loads(result.stdout)["findings"]
     assert [f for f in findings if f["file"] == str(manifest)] == plain
     assert not any(f["fix"] for f in findings if f["file"] == str(other))
