@@ -170,11 +170,10 @@ class _DefinitionIndex:
         self._defs: dict[str, Any] = {}
         self._starts: dict[str, int] = {}
         self.top: dict[str, Any] = {}  # the file's keys besides "$defs"
-        if not self._index():
+        if not self._index():  # decoded whole: every definition is in `_defs` from the start
             whole = json.loads(text)
             self._defs = dict(whole.get("$defs") or {})
             self.top = {k: v for k, v in whole.items() if k != "$defs"}
-            self._starts = dict.fromkeys(self._defs, -1)
 
     def _index(self) -> bool:
         text, decode = self._text, self._decoder.raw_decode
@@ -202,7 +201,7 @@ class _DefinitionIndex:
         return end
 
     def __contains__(self, name: str) -> bool:
-        return name in self._starts
+        return name in self._starts or name in self._defs
 
     def get(self, name: str) -> Any:
         found = self._defs.get(name)
