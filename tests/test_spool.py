@@ -34,6 +34,28 @@ def test_findings_stay_in_memory_until_the_budget_is_used_then_go_to_disk():
     assert spool.worst_severity(store.store([_finding("CS1", Severity.INFO, suppressed=True)])) is None
 
 
+def test_a_finding_with_every_field_set_reads_back_equal_with_its_enums():
+    """Findings pickle as plain values (workers send them, long runs spool them): what comes back
+    is equal field for field, enums are enums again, and findings of one object share its ref."""
+    import pickle
+
+    from cslint.model import Applicability, Fix, Lever, ObjectRef, Position
+    ref = ObjectRef("apps/v1", "Deployment", "ns", "app")
+    fix = Fix(Applicability.UNSAFE, ({"op": "add", "path": "/a", "value": {"b": [1]}},), "add a",
+              comment_edits=((1, 2, "x"),), new_documents=({"kind": "PriorityClass"},))
+    full = Finding(code="CS401", name="shm", severity=Severity.WARNING, message="m", file="f.yaml",
+                   document=3, path="/spec/x", object=ref, container="c", fix=fix,
+                   position=Position(1, 2, 3, 4), source="chart/templates/a.yaml", span=(5, 9), key=True,
+                   lever=Lever.RUNTIME, suppressed=True, extra={"secrets": ("s3cr3t-value",), "line": "x:"})
+    bare = Finding(code="CS000", name="invalid-yaml", severity=Severity.ERROR, message="m", file="f.yaml",
+                   document=0, path="")
+    back = pickle.loads(pickle.dumps([full, bare, full], protocol=pickle.HIGHEST_PROTOCOL))
+    assert back == [full, bare, full]
+    assert type(back[0].severity) is Severity and type(back[0].lever) is Lever
+    assert type(back[0].fix.applicability) is Applicability and back[1].fix is None and back[1].position is None
+    assert back[0].object is back[2].object  # one ref per object, as before pickling
+
+
 def test_empty_lists_never_touch_the_disk():
     store = spool.Spool(in_memory=0)
     assert store.store([]) == []
