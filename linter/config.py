@@ -222,13 +222,25 @@ def _pyproject_table(path: str) -> dict | None:
         return None
     if b"cslint" not in raw:  # every spelling of the table names it; spares ~6 ms of tomllib import
         return None
+    try:
+        table = _tool_table(_toml(path, raw))
+    except ConfigError:  # not ours to report: a broken pyproject.toml is simply not a config
+        return None
+    return table if isinstance(table, dict) else None
+
+
+def _toml(path: str, raw: bytes) -> dict[str, Any]:
     import tomllib
     try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return None
-    table = data.get("tool", {}).get("cslint") if isinstance(data.get("tool"), dict) else None
-    return table if isinstance(table, dict) else None
+        return tomllib.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+
+
+def _tool_table(data: dict[str, Any]) -> Any:
+    """`[tool.cslint]` of a pyproject.toml's data, as written (None when absent)."""
+    tool = data.get("tool")
+    return tool.get("cslint") if isinstance(tool, dict) else None
 
 
 def read_config(path: str) -> dict[str, Any]:
@@ -239,13 +251,8 @@ def read_config(path: str) -> dict[str, Any]:
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read configuration: {exc.strerror or exc}") from None
     if os.path.basename(path) == PYPROJECT or path.endswith(".toml"):
-        import tomllib
-        try:
-            data = tomllib.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError(f"{path}: invalid TOML: {exc}") from None
-        tool = data.get("tool") if isinstance(data.get("tool"), dict) else {}
-        table = tool.get("cslint", {}) if os.path.basename(path) == PYPROJECT else data
+        data = _toml(path, raw)
+        table = _tool_table(data) if os.path.basename(path) == PYPROJECT else data
         return table if isinstance(table, dict) else {}
     from .documents import DocumentError, load_bounded  # the manifests' guards: no bombs, no duplicate keys
     try:

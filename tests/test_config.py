@@ -46,6 +46,20 @@ def test_pyproject_without_table_is_skipped(tmp_path, monkeypatch):
     assert load_settings()[0].goal == "throughput"
 
 
+@pytest.mark.parametrize("raw", [b'[tool.cslint]\nignore = [\n', b'[tool.cslint]\nx = "\xff"\n'])
+def test_a_broken_pyproject_is_skipped_when_found_and_named_when_given(tmp_path, monkeypatch, raw):
+    """Discovery passes over a pyproject.toml it cannot read (another tool's file, not ours to
+    judge); the same file given with --config is an error that names it."""
+    (tmp_path / ".cslint.yaml").write_text("goal: throughput\n")
+    inner = tmp_path / "inner"
+    inner.mkdir()
+    (inner / "pyproject.toml").write_bytes(raw)
+    monkeypatch.chdir(inner)
+    assert load_settings()[0].goal == "throughput"
+    with pytest.raises(ConfigError, match=r"pyproject\.toml: invalid TOML: "):
+        load_settings(str(inner / "pyproject.toml"))
+
+
 @pytest.mark.parametrize("text, needle", [
     ("shmmin: 1Gi\n", "shmmin: unknown key (did you mean shm-min?)"),
     ("shm-min: lots\n", "shm-min: expected a positive byte quantity"),
