@@ -89,6 +89,10 @@ class _Editor(BlockRemovals, DashLineHeads, EditState, ScalarEdits):
                 found = child_node(node, part)
                 if found is None:
                     raise EditError(f"no key {part!r} at {prefix or '/'}")
+                if id(found[0]) in self.removed_keys or self.removed_from_flow(node, part):
+                    # removed, then added again by the same fix: these nodes are the removed value
+                    # (found by the property in test_flow_edit_limits: the edit went to the old text)
+                    raise EditError(f"cannot edit {prefix}/{part}: an operation of the same fix added it")
                 key, node = found
             prefix += "/" + part
         if id(node) in self.replaced:  # edited again, or the parent of an edit: written already

@@ -239,6 +239,13 @@ def test_edit_then_replace_of_the_same_collection(text, ops, expected):
     # property below, refused before with the misleading "no key '1' to remove"
     ("b:\n- []\n- k: []\n", [replace("/b/1", [0, []]), remove("/b/1/1")], "an operation of the same fix added it"),
     ("b:\n- x: {c: 1}\n", [replace("/b/0/x", [1]), add("/b/0/x/-", 2)], "an operation of the same fix added it"),
+    # under a key the same fix removed and added again: the nodes there are the removed value
+    # (found by the property below; the edit went to the old text, or two edits overlapped)
+    ("a:\n- {}  # trailing\n", [remove("/a"), add("/a", [[]]), replace("/a/0", {"k": 1})], "an operation of the same fix added it"),
+    ("a:\n- []  # trailing\n", [remove("/a"), add("/a", [[]]), replace("/a/0", {})], "an operation of the same fix added it"),
+    ("m: {a: [1], b: 2}\n", [remove("/m/a"), add("/m/a", {"y": 1}), add("/m/a/z", 2)], "an operation of the same fix added it"),
+    ("m:\n  a: {x: 1}\n", [remove("/m/a"), add("/m/a", {"y": 1}), add("/m/a/z", 2)], "an operation of the same fix added it"),
+    ("m:\n  a:\n    x: 1\n", [remove("/m/a"), add("/m/a", 3), replace("/m/a", 4)], "an operation of the same fix added it"),
     # removing the entries on both sides of an own-line comment would move it (found by the property)
     ("a: [null,null,\n  # c\n  0,\n  ]\n", [remove("/a/2"), remove("/a/1")], "without moving the comment"),
 ])
