@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test bench docs clean
+.PHONY: demo test fuzz bench docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,11 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+# the property tests with fresh random examples, CSLINT_FUZZ (default 10) times as many: `make test`
+# checks the same examples every run; this is where new ones are found (tests/fuzzing.py)
+fuzz: $(VENV)/.installed-test
+	CSLINT_FUZZ=$${CSLINT_FUZZ:-10} $(BIN)/python -m pytest -q -p no:cacheprovider $$(grep -l "@given" tests/test_*.py)
 
 $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test,serve,pin,bench]'

@@ -5,6 +5,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 from hypothesis import given, settings as hsettings, strategies as st
+from fuzzing import examples
 
 from cslint.cli import main
 from cslint.documents import parse_documents
@@ -184,7 +185,7 @@ def test_cs504_fix_sets_enable_service_links_in_the_workload_file(tmp_path):
 
 
 # -- CS505 as a property ----------------------------------------------------------------------------
-@hsettings(max_examples=40, deadline=None)
+@hsettings(max_examples=examples(40), deadline=None)
 @given(gpus=st.integers(1, 16), tp=st.integers(1, 8), pp=st.integers(1, 4))
 def test_cs505_fires_exactly_when_counts_differ(gpus, tp, pp):
     text = GPU_DEPLOYMENT.format(name="llama", replicas=1).replace(

@@ -14,6 +14,7 @@ import jsonpointer
 import pytest
 import yaml
 from hypothesis import given, settings as hsettings, strategies as st
+from fuzzing import examples
 
 import cslint.custom_rules  # noqa: F401  registers the provider
 from cslint.config import ConfigError
@@ -91,7 +92,7 @@ _json = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_siz
                      | st.dictionaries(st.text(alphabet="ab/~.'", max_size=3), inner, max_size=3), max_leaves=12)
 
 
-@hsettings(max_examples=150, deadline=None)
+@hsettings(max_examples=examples(150), deadline=None)
 @given(st.dictionaries(st.text(alphabet="ab/~", max_size=3), _json, max_size=4))
 def test_every_match_pointer_resolves_to_the_matched_value(data: dict) -> None:
     node = ScopeNode(data, "/spec", K8sObject({}, ""))
@@ -183,7 +184,7 @@ _env_item = st.fixed_dictionaries({"name": st.sampled_from(["NCCL_CUMEM_ENABLE",
     "valueFrom": st.just({"secretKeyRef": {"name": "s", "key": "k"}})})
 
 
-@hsettings(max_examples=200, deadline=None)
+@hsettings(max_examples=examples(200), deadline=None)
 @given(st.one_of(st.none(), st.lists(_env_item, max_size=3)), st.booleans())
 def test_cs402_declaration_matches_the_python_rule(env, env_from) -> None:
     from cslint.rules.cs402_nccl_cumem import check

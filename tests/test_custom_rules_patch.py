@@ -12,6 +12,7 @@ import jsonpointer
 import pytest
 import yaml
 from hypothesis import given, settings as hsettings, strategies as st
+from fuzzing import examples
 
 import cslint.custom_rules  # noqa: F401  registers the provider
 from cslint.config import ConfigError
@@ -150,7 +151,7 @@ _tree = st.recursive(st.integers(0, 3) | st.just([1]),
                      lambda inner: st.dictionaries(_keys, inner, max_size=3), max_leaves=8)
 
 
-@hsettings(max_examples=300, deadline=None)
+@hsettings(max_examples=examples(300), deadline=None)
 @given(st.dictionaries(_keys, _tree, max_size=3), st.lists(st.lists(_keys, min_size=1, max_size=4), max_size=3))
 def test_offered_operations_always_apply(data: dict, paths: list) -> None:
     ops = [{"op": "add", "path": "/node" + "".join("/" + p.replace("/", "~1") for p in parts), "value": i}

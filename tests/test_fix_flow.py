@@ -16,6 +16,7 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from fuzzing import examples
 
 from cslint.documents import parse_documents
 from cslint.textedit import EditError, apply_edits, edits_for
@@ -240,7 +241,7 @@ def _layout(data, kind: str) -> str:
     return flow
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(data=st.data(), doc=DOCS, kind=st.sampled_from(["json-indent", "json-compact", "yaml-flow", "yaml-padded",
                                                        "yaml-lines", "yaml-comments"]))
 def test_random_flow_documents_and_operations(data, doc, kind):

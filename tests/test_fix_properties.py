@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from fuzzing import examples
 
 from fix_support import (CORPUS_FILES, MATRIX, documents_data, expected_data, fix, lint, own_line_comments,
                          replay, rewritten_lines, touched_lines)
@@ -83,7 +84,7 @@ def _vary(text: str, crlf: bool, final_newline: bool) -> str:
     return text.replace("\n", "\r\n") if crlf else text
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(path=st.sampled_from(FILES), crlf=st.booleans(), final_newline=st.booleans())
 def test_line_ending_variations_of_every_file(path: Path, crlf: bool, final_newline: bool):
     src = read_source(str(path))

@@ -7,6 +7,7 @@ import re
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from fuzzing import examples
 
 from fix_support import own_line_comments
 from test_fix_properties import check_fix_properties
@@ -61,7 +62,7 @@ def template(step: int, indent_seq: bool, quote: str, nccl_quote: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(step=st.sampled_from([2, 4]), indent_seq=st.booleans(),
        quote=st.sampled_from(["plain", "single", "double"]), nccl_quote=st.sampled_from(["'", '"']),
        crlf=st.booleans(), final_newline=st.booleans())

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from fuzzing import examples
 
 from cslint.documents import parse_documents
 from cslint.textedit import EditError
@@ -179,7 +180,7 @@ def _may_go(comment: str, gone: set[str], emptied: set[str]) -> bool:
     return bool(under) or kind == "t" and path in gone
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(max_examples=examples(200), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(data=st.data(), doc=DOCS, seed=st.integers(0, 2**16), wrap=st.booleans())
 def test_random_commented_flow_documents_keep_their_comments(data, doc, seed, wrap):
     """Hand-wrapped flow documents with comments everywhere (one entry a line, or several on

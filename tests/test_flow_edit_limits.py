@@ -24,6 +24,7 @@ from fix_support import documents_data, rewritten_lines, touched_lines
 from flow_layouts import document
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from fuzzing import examples
 from test_fix_flow import (
     DOCS,
     VALUES,
@@ -258,7 +259,7 @@ ADDED_IT = ("an operation of the same fix added it", "inserted in the same fix")
 MOVES_A_COMMENT = "without moving the comment"  # only the wrapped layout has comments between entries
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(data=st.data(), doc=DOCS, seed=st.integers(0, 2**16), layout=st.sampled_from(["block", "flow", "wrapped"]))
 def test_random_edits_then_a_replace_or_removal(data, doc, seed, layout):
     """Random batches (the other fix tests' strategy) followed by a replace or removal of a

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 import yaml
 from hypothesis import HealthCheck, assume, given, settings as hsettings, strategies as st
+from fuzzing import examples
 
 from cslint.documents import parse_documents
 from cslint.engine import Linter
@@ -98,14 +99,14 @@ def assert_positions_inside(text: str, result) -> None:
         assert 1 <= p.column <= len(lines[p.line - 1]) + 1, f
 
 
-@hsettings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@hsettings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(manifests(), min_size=1, max_size=3))
 def test_generated_workloads_lint_without_raising(docs):
     text = "---\n".join(yaml.safe_dump(d, sort_keys=False) for d in docs)
     assert_positions_inside(text, lint(text))
 
 
-@hsettings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@hsettings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(manifests())
 def test_fix_keeps_its_invariants_on_generated_workloads(doc):
     text = "# keep-me-top\n" + yaml.safe_dump(doc, sort_keys=False).replace("\nspec:", "\n# keep-me-spec\nspec:", 1)
@@ -126,7 +127,7 @@ CORPUS_FILES = sorted(CORPUS.rglob("*.yaml")) if CORPUS.is_dir() else []
 
 
 @pytest.mark.skipif(not CORPUS_FILES, reason="shared corpus not present")
-@hsettings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@hsettings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_mutated_corpus_files_lint_without_raising(data):
     path = data.draw(st.sampled_from(CORPUS_FILES))

@@ -217,11 +217,12 @@ def test_file_changed_while_being_fixed_is_not_clobbered(tmp_path, monkeypatch):
 
 # -- properties over arbitrary text ----------------------------------------------------------------
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st  # noqa: E402
+from fuzzing import examples  # noqa: E402
 
 YAMLISH = st.text(alphabet=st.sampled_from(list("abk: -[]{}&*!|>'\"#\n\t,?%@`<=.0123456789~\\")), max_size=200)
 
 
-@hsettings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@hsettings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(YAMLISH)
 def test_any_text_lints_without_raising_and_positions_are_inside(text):
     linter = Linter(Settings())
@@ -233,7 +234,7 @@ def test_any_text_lints_without_raising_and_positions_are_inside(text):
         assert 1 <= f.position.column <= len(lines[f.position.line - 1]) + 1
 
 
-@hsettings(max_examples=40, deadline=None)
+@hsettings(max_examples=examples(40), deadline=None)
 @given(st.binary(max_size=300))
 def test_any_bytes_exit_code_is_0_1_or_2(data):
     result = CliRunner().invoke(main, ["--output-format", "json", "-"], input=data, catch_exceptions=False)

@@ -20,6 +20,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from fuzzing import examples
 
 from cslint import podtemplates
 from cslint.cli import main
@@ -547,14 +548,14 @@ def dump(docs: list[dict], flow: bool = False) -> str:
     return "---\n".join(yaml.safe_dump(d, sort_keys=False, default_flow_style=flow or None) for d in docs)
 
 
-@hsettings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@hsettings(max_examples=examples(120), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(any_kind(), min_size=1, max_size=3), st.booleans())
 def test_every_kind_with_wrong_types_lints_with_positions_inside(docs, flow):
     text = dump(docs, flow)
     assert_positions_inside(text, Linter(Settings()).lint_sources([SourceText("gen.yaml", text)])[0])
 
 
-@hsettings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+@hsettings(max_examples=examples(30), deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                  HealthCheck.function_scoped_fixture])
 @given(docs=st.lists(any_kind(), min_size=1, max_size=2), fmt=st.sampled_from(FORMATS))
 def test_every_kind_through_the_cli_exits_0_or_1_with_well_formed_output(tmp_path, docs, fmt):
@@ -576,7 +577,7 @@ def test_every_kind_through_the_cli_exits_0_or_1_with_well_formed_output(tmp_pat
         assert secret not in result.stdout
 
 
-@hsettings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@hsettings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(any_kind())
 def test_fix_invariants_hold_for_every_kind(doc):
     """Equivalence by an independent jsonpatch replay, idempotence, comments, no new CS001
@@ -587,7 +588,7 @@ def test_fix_invariants_hold_for_every_kind(doc):
     check_fix_properties("gen.yaml", text)
 
 
-@hsettings(max_examples=80, deadline=None)
+@hsettings(max_examples=examples(80), deadline=None)
 @given(st.one_of(st.binary(max_size=400), st.text(max_size=300).map(lambda s: s.encode("utf-8", "surrogatepass"))))
 def test_any_input_on_stdin_exits_0_or_1_without_internal_error(data):
     result = CliRunner().invoke(main, ["--output-format", "json", "-"], input=data, catch_exceptions=False)
@@ -601,7 +602,7 @@ CORPUS_FILES = sorted(p for p in CORPUS.rglob("*") if p.suffix in (".yaml", ".ym
 
 
 @pytest.mark.skipif(not CORPUS_FILES, reason="../shared/corpus is not present in this clone")
-@hsettings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@hsettings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_corpus_documents_with_wrong_types_in_random_places(data):
     """Structure-level mutation of real manifests (the line-level one is in test_generated)."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 from hypothesis import given, settings, strategies as st
+from fuzzing import examples
 
 from cslint.documents import _MARKER, _markers, split_chunks
 from cslint.masking import mask
@@ -18,7 +19,7 @@ from cslint.workloads import K8sObject
 _MARKER_TEXT = st.text(alphabet=["-", ".", " ", "\t", "\r", "\n", "a", "#", ":"], max_size=60)
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(_MARKER_TEXT)
 def test_marker_search_matches_the_marker_regex(text: str) -> None:
     assert _markers(text) == [(m.start(), m.group(0)) for m in _MARKER.finditer(text)]

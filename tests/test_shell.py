@@ -6,6 +6,7 @@ import shlex
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from fuzzing import examples
 
 from cslint.shell import ShellToken, split_commands, tokenize
 
@@ -134,7 +135,7 @@ def test_split_commands_of_nothing_is_empty():
 PLAIN = st.text(alphabet=st.sampled_from(list("abcXYZ019-_=./:,@%+ \t'\"\\")), max_size=40)
 
 
-@settings(max_examples=400)
+@settings(max_examples=examples(400))
 @given(PLAIN)
 def test_agrees_with_shlex_on_plain_words(text):
     try:
@@ -147,7 +148,7 @@ def test_agrees_with_shlex_on_plain_words(text):
 ANY = st.text(alphabet=st.sampled_from(list("ab1 \t\n'\"\\$()`#;&|<>=-")), max_size=40)
 
 
-@settings(max_examples=500)
+@settings(max_examples=examples(500))
 @given(ANY)
 def test_never_raises_and_offsets_are_ordered(text):
     tokens = tokenize(text)
@@ -158,7 +159,7 @@ def test_never_raises_and_offsets_are_ordered(text):
         last_end = token.end
 
 
-@settings(max_examples=500)
+@settings(max_examples=examples(500))
 @given(ANY)
 def test_raw_text_of_every_word_unquotes_to_its_value(text):
     for token in tokenize(text):

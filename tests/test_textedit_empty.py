@@ -13,6 +13,7 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from fuzzing import examples
 
 import cslint.custom_rules  # noqa: F401  registers the provider of custom rules
 from cslint.documents import parse_documents
@@ -125,7 +126,7 @@ def block_document(doc: dict, seed: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(max_examples=examples(200), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(data=st.data(), doc=DOCS, seed=st.integers(0, 2**16))
 def test_random_block_documents_and_operations(data, doc, seed):
     """Whatever removes, adds and replaces hit a commented block document (emptying collections

@@ -9,6 +9,7 @@ import jsonpatch
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from fuzzing import examples
 
 from cslint.shell import tokenize
 from cslint.vllm_args import (
@@ -368,7 +369,7 @@ WORDS = st.sampled_from(["vllm", "serve", "sh", "-c", "python3", "-m", "m", "--x
                          "$(A)", "'", "-O3", "--config=c.yaml", None, 7])
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(st.fixed_dictionaries({}, optional={
     "image": st.sampled_from([IMAGE, "x", None, 3]),
     "command": st.lists(WORDS, max_size=5) | JSON, "args": st.lists(WORDS, max_size=6) | JSON,
@@ -388,7 +389,7 @@ SCRIPT = st.lists(st.sampled_from([
     "e\\ f", "$(B)", "> /log", "2>&1", "--flag='q'", "\"\\$x\"", "-O3", "''"]), max_size=14)
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(SCRIPT)
 def test_script_tokens_unquote_to_their_values(parts):
     script = "vllm serve m " + " ".join(parts)
@@ -474,7 +475,7 @@ FORMS = st.sampled_from([
 ])
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(FORMS, VALUES)
 def test_set_value_round_trips_through_jsonpatch(container, value):
     args = parse(container)
@@ -483,7 +484,7 @@ def test_set_value_round_trips_through_jsonpatch(container, value):
     assert new.get("port").value_text == "1" and new.model == "m"
 
 
-@settings(max_examples=200)
+@settings(max_examples=examples(200))
 @given(FORMS, st.lists(VALUES, min_size=1, max_size=3))
 def test_append_round_trips_through_jsonpatch(container, words):
     args = parse(container)
