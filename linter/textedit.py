@@ -142,9 +142,7 @@ class _Editor(BlockRemovals, DashLineHeads, EditState, ScalarEdits):
             raise EditError(f"unsupported operation {kind!r}")
 
     def replace(self, parts: list[str], value: Any) -> None:
-        key, node = self.resolve(parts)
-        if key is not None and (id(key) in self.removed_keys or self.removed_from_flow(self.resolve(parts[:-1])[1], parts[-1])):
-            raise EditError(f"cannot replace key {parts[-1]!r}: an operation of the same fix added it")
+        key, node = self.resolve(parts)  # refuses a key this batch removed (and added again)
         self.refuse_shared(node, whole=False)
         if not isinstance(node, yaml.ScalarNode):
             self.forget_inside(node)
