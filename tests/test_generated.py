@@ -3,6 +3,7 @@ types in random places, and random mutations of the real corpus. The linter must
 every finding must point inside its file, and --fix must keep its invariants."""
 from __future__ import annotations
 
+import copy
 
 import pytest
 import yaml
@@ -69,6 +70,7 @@ def manifests(draw) -> dict:
         for key in where[:-1]:
             node = node.setdefault(key, {})
         node[where[-1]] = template
+    doc = copy.deepcopy(doc)  # corrupted in place: `sampled_from`/`just` hand out the same dicts each time
     for _ in range(draw(st.integers(0, 3))):  # wrong types in random places
         _corrupt(doc, draw)
     return doc

@@ -5,6 +5,7 @@ security scans parse the source (AST) and prove on bad snippets that they can fa
 from __future__ import annotations
 
 import ast
+import copy
 import json
 import os
 import resource
@@ -518,6 +519,9 @@ def any_kind(draw, wrong_types: bool = True) -> dict:
     doc = build(entry, draw(st.lists(CONTAINER, min_size=1, max_size=3)), draw(VOLUMES),
                 draw(st.one_of(st.none(), st.integers(0, 3))))
     if wrong_types:
+        # corrupted in place: a copy, since `sampled_from`/`just` hand out the same dicts each time
+        # (mutating them changed later draws: Hypothesis's FlakyStrategyDefinition under `make fuzz`)
+        doc = copy.deepcopy(doc)
         for _ in range(draw(st.integers(0, 3))):
             corrupt(doc, draw)
     return doc
