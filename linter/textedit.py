@@ -89,7 +89,7 @@ class _Editor(BlockRemovals, DashLineHeads, EditState, ScalarEdits):
                 found = child_node(node, part)
                 if found is None:
                     raise EditError(f"no key {part!r} at {prefix or '/'}")
-                if id(found[0]) in self.removed_keys or self.removed_from_flow(node, part):
+                if self.removed(node, found[0], part):
                     # removed, then added again by the same fix: these nodes are the removed value
                     # (found by the property in test_flow_edit_limits: the edit went to the old text)
                     raise EditError(f"cannot edit {prefix}/{part}: an operation of the same fix added it")
@@ -107,6 +107,10 @@ class _Editor(BlockRemovals, DashLineHeads, EditState, ScalarEdits):
 
     def plan(self, node: Any) -> FlowPlan:
         return self.plans.setdefault(id(node), FlowPlan.of(node))
+
+    def removed(self, mapping: Any, key_node: Any, key: str) -> bool:
+        """A key of `mapping` (block or flow) this batch removed: its nodes are no longer the value."""
+        return id(key_node) in self.removed_keys or self.removed_from_flow(mapping, key)
 
     def removed_from_flow(self, mapping: Any, key: str) -> bool:
         """A key of a flow mapping this batch removed (adding it again appends a new entry)."""
@@ -232,7 +236,7 @@ class _Editor(BlockRemovals, DashLineHeads, EditState, ScalarEdits):
         last = parts[-1]
         if isinstance(parent, yaml.MappingNode):
             found = child_node(parent, last)
-            if found is not None and not self.removed_from_flow(parent, last) and id(found[0]) not in self.removed_keys:
+            if found is not None and not self.removed(parent, found[0], last):
                 self.replace(parts, value)
             else:
                 self.add_key(parent, last, value, len(parts) - 1)
@@ -331,7 +335,7 @@ class _Editor(BlockRemovals, DashLineHeads, EditState, ScalarEdits):
         found = child_node(parent, last) if isinstance(parent, yaml.MappingNode) else None
         if found is None:
             raise EditError(f"no key {last!r} to remove")
-        if id(found[0]) in self.removed_keys or self.removed_from_flow(parent, last):
+        if self.removed(parent, found[0], last):
             raise EditError(f"cannot remove key {last!r}: an operation of the same fix added it")
         key, node = found
         self.refuse_shared(key)
