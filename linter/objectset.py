@@ -8,7 +8,10 @@ rule makes over the set.
 
 For rule authors: `objset.objects` is a stream you may iterate several times. Keep what you
 report (and small indexes such as PriorityClasses or buffers); do not hold every object, and do
-not compare objects by `id` across passes — a parked object is a new one on each pass.
+not compare objects by `id` across passes — a parked object is a new one on each pass. Once the
+pass has moved past its file, such an object still answers everything, but its pod templates
+(and their containers) are built again when asked: the engine breaks their cycles so that
+refcounting, not the cyclic collector, frees each visit's objects.
 
 `objset.subjects` streams only the objects whose findings are wanted. In a run that is every
 object; when the fixer re-lints one file within the run, it is that file's objects, the rest
