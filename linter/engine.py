@@ -173,7 +173,7 @@ class Linter:
             self.finish([result])
             for i, doc in enumerate(result.documents):
                 doc.release_tree() if i in result.for_set else doc.release()
-            result.documents = []  # the kept ones live on in their objects
+            result.documents, result.set_objects = [], []  # the kept ones live on in their objects
             release(result)
             result.set_objects = objects
             if not self.keep_text:

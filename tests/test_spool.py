@@ -258,6 +258,19 @@ def test_objects_a_spilling_run_lets_go_are_freed_by_refcounting_not_the_cyclic_
     assert garbage < 10_000
 
 
+def test_objects_kept_for_the_set_pass_keep_what_rules_computed_on_them():
+    """Only the objects a file lets go are disposed: those it keeps for the set pass (in memory,
+    or pickled when parked) keep their pod templates and engine arguments, which set rules read
+    again (rebuilding them cost 1.7 % more instructions on the 1k bench)."""
+    from cslint.cli import base_settings
+    from cslint.sources import pending_source
+    linter = Linter(base_settings({}), keep_text=False, spill=True)
+    result = linter.lint_streamed(pending_source(str(ROOT / "fixtures" / "CS401" / "shm.yaml"), 10**8))
+    assert result.finished and result.set_objects
+    for obj in result.set_objects:
+        assert "templates" in obj.__dict__ and all("containers" in t.__dict__ for t in obj.__dict__["templates"])
+
+
 def test_a_written_file_keeps_its_findings_handle_for_whoever_still_holds_it():
     """A record points at findings already spooled; the result object a caller may still hold
     (the set pass's list of files) keeps its handle, not the read-back list: holding those lists
