@@ -9,12 +9,8 @@ to the run's spool, and the ledger keeps four numbers for each in arrays: where 
 its size, how many findings a report shows, the worst shown severity (~25 bytes). Reports read
 those numbers before walking (totals, the exit code) and get the records back a file at a time.
 
-A file holding objects for the set pass (a fifth of a typical tree) is *waiting*. While its
-objects are within the set budget it stays an object. Once they are parked on disk, its record
-waits there too (its identity, its findings or where the spool has them, where its objects are
-parked), and comes back as an object only for the set pass (`live`). Kept as objects, those
-records were few bytes each but made throughout the run, among the lint's transient objects, and
-pinned the allocator's arenas: 16 MB more RSS at 50k documents than at 10k, for 3 MB of objects.
+Files holding objects for the set pass stay objects (a fifth of a typical tree); the engine
+finishes them after the set pass. Their findings go through the spool's own budget.
 """
 from __future__ import annotations
 
@@ -24,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from .model import Finding, Severity
 from .sources import SourceText
-from .spool import Packed, Parked, Spool, Spooled, dumps, shown_count, worst_severity
+from .spool import Packed, Spool, Spooled, dumps, shown_count, worst_severity
 
 if TYPE_CHECKING:
     from .engine import FileResult
@@ -39,20 +35,12 @@ def done(result: FileResult) -> bool:
     return result.finished and not result.set_objects and result.set_parked is None
 
 
-def waiting_on_disk(result: FileResult) -> bool:
-    """Finished, with the objects the set pass reads parked on disk: nothing but the set pass
-    reads the result until then, so its record can wait on disk too."""
-    return (result.finished and result.set_parked is not None and not result.set_objects
-            and result.held is None and result.set_memo is None)
-
-
 class RunResults(Sequence["FileResult"]):
     def __init__(self, spool: Spool, in_memory: int | None = None):
         self._spool = spool
         self._budget = IN_MEMORY_FILES if in_memory is None else in_memory
         self._kept: set[int] = set()  # done files held as objects (at most the budget)
         self._live: dict[int, FileResult] = {}
-        self._waiting = array("q")  # files whose record waits on disk for the set pass, in order
         self._offset, self._size = array("q"), array("q")
         self._shown, self._worst = array("q"), array("b")
 
@@ -73,10 +61,6 @@ class RunResults(Sequence["FileResult"]):
         for i, result in list(self._live.items()):
             self._file(i, store=id(result) in again)
 
-    def waiting(self) -> int:
-        """How many files' records wait on disk for the set pass."""
-        return len(self._waiting)
-
     def indexes(self) -> dict[int, int]:
         """Index of each live result, by `id`: for `refile_one` during the set pass."""
         return {id(r): i for i, r in self._live.items()}
@@ -88,9 +72,8 @@ class RunResults(Sequence["FileResult"]):
             self._file(i)
 
     def _file(self, i: int, store: bool = True) -> None:
-        """A done file past the budget goes to disk whole, and so does a file waiting for the set
-        pass with its objects parked; any other keeps its findings under the spool's findings
-        budget."""
+        """A done file past the budget goes to disk whole; any other keeps its findings under the
+        spool's findings budget."""
         result = self._live[i]
         if done(result):
             if i not in self._kept and len(self._kept) >= self._budget and self._write(i, result):
@@ -98,12 +81,8 @@ class RunResults(Sequence["FileResult"]):
             self._kept.add(i)
         if store and result.finished and isinstance(result.findings, (list, Packed)):
             result.findings = self._spool.store(result.findings)
-        if waiting_on_disk(result) and self._write(i, result, waiting=True):
-            self._waiting.append(i)
 
-    def _write(self, i: int, result: FileResult, waiting: bool = False) -> bool:
-        """The file's record to disk; a waiting file's keeps what brings it back for the set pass
-        (its findings as they are held: a list, or the handle's numbers)."""
+    def _write(self, i: int, result: FileResult) -> bool:
         held = result.findings
         findings: list[Finding] | Packed | tuple[int, int]
         if isinstance(held, Packed):  # pickled in a worker: the record carries those bytes
@@ -115,14 +94,8 @@ class RunResults(Sequence["FileResult"]):
             shown, worst = shown_count(findings), worst_severity(findings)
         # the file's identity as plain values (pickling the objects cost twice as much), and its
         # findings as they are held: a list, a worker's bytes, or where the spool has them
-        source = tuple(getattr(result.source, f) for f in _SOURCE_FIELDS)
-        if waiting:
-            assert result.set_parked is not None
-            kept = held.numbers if isinstance(held, Spooled) else held
-            record = (source, kept, result.for_set, result.set_parked.numbers)
-        else:
-            record = (source, findings)  # type: ignore[assignment]
-        written = self._spool.write(dumps(record))
+        source = result.source
+        written = self._spool.write(dumps((tuple(getattr(source, f) for f in _SOURCE_FIELDS), findings)))
         if written is None:  # no usable disk: the spool said why, the file stays an object
             return False
         del self._live[i]
@@ -132,11 +105,7 @@ class RunResults(Sequence["FileResult"]):
 
     # -- reading ------------------------------------------------------------------------------
     def live(self) -> Iterator[FileResult]:
-        """The results held as objects, in file order (the set pass works on these only); the
-        waiting records come back as objects first."""
-        for i in self._waiting:
-            self._live[i] = self._record(i)
-        self._waiting = array("q")
+        """The results held as objects, in file order (the set pass works on these only)."""
         return (self._live[i] for i in sorted(self._live))
 
     def __len__(self) -> int:
@@ -147,22 +116,14 @@ class RunResults(Sequence["FileResult"]):
             return [self[j] for j in range(*i.indices(len(self)))]
         i = range(len(self))[i]
         live = self._live.get(i)
-        return live if live is not None else self._record(i)
-
-    def _record(self, i: int) -> FileResult:
-        from .engine import FileResult  # engine imports this module
-        record = self._spool.load(self._offset[i], self._size[i])
-        if len(record) == 4:  # waiting for the set pass
-            source, findings, for_set, parked = record
-            if isinstance(findings, tuple):
-                findings = Spooled(self._spool, *findings)
-            return FileResult(SourceText(*source), [], findings, finished=True, for_set=for_set,
-                              set_parked=Parked(self._spool, *parked))
-        source, findings = record
+        if live is not None:
+            return live
+        source, findings = self._spool.load(self._offset[i], self._size[i])
         if isinstance(findings, Packed):
             findings = findings.unpack()
         elif isinstance(findings, tuple):  # where the spool holds them
             findings = self._spool.load(*findings)
+        from .engine import FileResult  # engine imports this module
         return FileResult(SourceText(*source), [], findings, finished=True)
 
     def __iter__(self) -> Iterator[FileResult]:

@@ -132,11 +132,6 @@ class Parked:
     def load(self) -> Any:
         return self._spool.load(self._offset, self._size)
 
-    @property
-    def numbers(self) -> tuple[int, int, frozenset[str]]:
-        """What a record written to the spool keeps of it: `Parked(spool, *numbers)` again."""
-        return self._offset, self._size, self.kinds
-
 
 class Spooled(Sequence[Finding]):
     """One file's findings on disk; iterating reads them back (each time: nothing is cached)."""
@@ -151,11 +146,6 @@ class Spooled(Sequence[Finding]):
     def location(self) -> tuple[int, int]:
         """(offset, size) in the spool: a record written later points here instead of copying."""
         return self._offset, self._size
-
-    @property
-    def numbers(self) -> tuple[int, int, int, int, Severity | None]:
-        """What a record written to the spool keeps of it: `Spooled(spool, *numbers)` again."""
-        return self._offset, self._size, self._count, self.shown, self.worst
 
     def _all(self) -> list[Finding]:
         return self._spool.load(self._offset, self._size)

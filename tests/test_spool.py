@@ -94,7 +94,7 @@ def test_every_report_is_the_same_from_disk(fmt, jobs, on_disk, monkeypatch):
     real_store, real_park, real_write = spool.Spool.store, spool.Spool.park, results.RunResults._write
     monkeypatch.setattr(spool.Spool, "store", lambda self, fs: stored.append(r := real_store(self, fs)) or r)
     monkeypatch.setattr(spool.Spool, "park", lambda self, v: parked.append(r := real_park(self, v)) or r)
-    monkeypatch.setattr(results.RunResults, "_write", lambda *a, **k: records.append(r := real_write(*a, **k)) or r)
+    monkeypatch.setattr(results.RunResults, "_write", lambda *a: records.append(r := real_write(*a)) or r)
     spilled = _run(args)
     if on_disk == "findings":
         assert sum(isinstance(s, spool.Spooled) for s in stored) > 100
@@ -204,33 +204,6 @@ def test_done_files_past_the_budget_leave_the_heap_whole_and_come_back_in_order(
     waiting.set_objects = []  # the set pass is over: b is done too
     ledger.refile([])
     assert [r.source.path for r in ledger.live()] == ["a.yaml"] and ledger[1].findings == waiting.findings
-
-
-def test_a_file_waiting_for_the_set_pass_with_its_objects_parked_waits_on_disk_too():
-    """Its record (identity, findings or their handle, where its objects are parked) leaves the
-    heap at once, whatever the file budget, and comes back whole when the set pass asks for the
-    live files; once the set pass is over it is filed as a done file."""
-    store = spool.Spool(in_memory=1)
-    ledger = results.RunResults(store, in_memory=10)
-    in_memory = _result("a.yaml", [_finding("CS201", Severity.ERROR)])
-    in_memory.set_objects, in_memory.for_set = ["an object held within the set budget"], (0,)
-    parked = store.park(spool.Packed(["a parked object"], 10, kinds=frozenset({"Service"})))
-    waiting = _result("b.yaml", [_finding("CS401", Severity.WARNING), _finding("CS402", Severity.ERROR)])
-    waiting.set_parked, waiting.for_set = parked, (0, 2)
-    for r in (in_memory, waiting):
-        ledger.append(r)
-    assert ledger.waiting() == 1 and list(ledger._live) == [0]  # b is numbers only
-    back = list(ledger.live())
-    assert [r.source.path for r in back] == ["a.yaml", "b.yaml"] and back[1] is not waiting
-    assert back[1].for_set == (0, 2) and back[1].finished and back[1].set_parked.kinds == {"Service"}
-    assert back[1].set_parked.load() == ["a parked object"]
-    assert isinstance(back[1].findings, spool.Spooled) and list(back[1].findings) == list(waiting.findings)
-    assert ledger.waiting() == 0 and ledger.indexes()[id(back[1])] == 1
-    for r in back:  # the set pass is over
-        r.set_objects, r.set_parked = [], None
-    ledger.refile([])
-    assert list(ledger.counts()) == [(1, Severity.ERROR), (2, Severity.ERROR)]
-    assert [r.source.path for r in ledger] == ["a.yaml", "b.yaml"] and list(ledger[1].findings) == list(waiting.findings)
 
 
 def test_objects_a_spilling_run_lets_go_are_freed_by_refcounting_not_the_cyclic_collector(monkeypatch):
