@@ -229,6 +229,7 @@ def test_objects_a_spilling_run_lets_go_are_freed_by_refcounting_not_the_cyclic_
         gc.enable()
     assert len(ran) > 150 and sum(n for n, _ in ran.counts()) > 1000
     assert garbage < 10_000
+    assert linter._visiting == []  # not even the set pass's last visit outlives it
 
 
 def test_objects_kept_for_the_set_pass_keep_what_rules_computed_on_them():
