@@ -17,7 +17,7 @@ from .model import Finding, Lever, Position, Scope, Severity, Violation
 from .objectset import ObjectSet, pack_objects, set_reader, set_text_size
 from .placement import attach_lines, attach_lines_from, inside_chunk, resolve_position, resolve_positions
 from .registry import Rule, active_rules, get_rule
-from .results import RunResults
+from .results import RunResults, Waiting
 from .scaling import ScaleContext, collect_scale_context
 from .settings import Settings
 from .sources import PendingSource, SourceText, loaded
@@ -192,14 +192,23 @@ class Linter:
     def complete(self, results: "list[FileResult] | RunResults") -> "Sequence[FileResult]":
         """Set rules over the files kept for them; then filters and positions for the files held
         whole, while set findings join the files already finished. Files a spilling run has
-        already written away are done: none of this reads them."""
-        live = list(results.live()) if isinstance(results, RunResults) else results
+        already written away are done: none of this reads them, and files waiting on disk for
+        the set pass (`results.py`) are read only as the set rules reach them."""
+        ledger = results if isinstance(results, RunResults) else None
+        live = list(ledger.live()) if ledger is not None else results
         # kept for the fixer's re-lints only: a spilling run is never re-linted, and holding its
         # set files' results kept every finding the set pass joined to them (7 MB at 100k documents)
         self._set_results = {r.source.path: r for r in live if r.for_set} if self.spool is None else {}
         self._set_members = {}
         pending = [r for r in live if not r.finished]
-        late = self.lint_set([r for r in live if r.for_set])
+        if ledger is None:
+            late = self.lint_set([r for r in live if r.for_set])
+        else:  # every set file in file order, the waiting ones streamed from the ledger; those given
+            # set findings come back for the join, one at a time
+            late = self.lint_set([], ledger.set_members(lambda r: self._member(r, r), self._visit_parked))
+            for owner in [k for k in late if isinstance(k, Waiting)]:
+                ledger.join(owner.index, late.pop(owner), self._join)
+            ledger.end_waiting()
         # a spilling run files each changed result as soon as it is done (its findings leave the
         # heap then, not after every other file's: 23 MB of findings at 100k documents)
         where = results.indexes() if isinstance(results, RunResults) else {}
@@ -384,21 +393,21 @@ class Linter:
         return out
 
     def lint_set(self, results: list[FileResult], others: Iterable[objectset.Member] = ()
-                 ) -> dict[int, list[Finding]]:
-        """Set rules over the objects of `results` and of `others` (members of files read, not
-        reported: `_member(result, None)`); findings only for `results`, by `id` of their file's
-        result."""
+                 ) -> "dict[int | Waiting, list[Finding]]":
+        """Set rules over the objects of `results` and of `others` (a re-iterable stream of members:
+        files read, not reported, `_member(result, None)`, or a run's waiting files); findings by
+        `id` of their file's result, or by the `Waiting` owner of a waiting file."""
         rules = self.rules[Scope.SET]
-        found: dict[int, list[Finding]] = {}
+        found: dict[int | Waiting, list[Finding]] = {}
         if not rules:
             return found
         # unchanged files (the fixer's re-lint) are read, not reported: their owner is None
-        objset = ObjectSet([self._member(r, r) for r in results] + list(others))
+        objset = ObjectSet([self._member(r, r) for r in results], others)
         for rule in rules:
             for owner, finding in self._set_findings(rule, objset):
                 if owner.finished:
                     self._place(finding)
-                found.setdefault(id(owner), []).append(finding)
+                found.setdefault(owner if isinstance(owner, Waiting) else id(owner), []).append(finding)
         self._visit([])  # the last visit's objects go too
         return found
 
@@ -427,6 +436,9 @@ class Linter:
         if result.for_set and not result.set_objects:
             result.set_objects = self._build(dict(enumerate(result.documents)), result.for_set)
         return result.set_objects
+
+    def _visit_parked(self, parked: Parked) -> list[K8sObject]:
+        return self._visit(parked.load())
 
     def _visit(self, objects: list[K8sObject]) -> list[K8sObject]:
         """A parked file's objects, loaded anew for one visit of a pass. The previous visit's are

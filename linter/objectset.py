@@ -11,7 +11,9 @@ report (and small indexes such as PriorityClasses or buffers); do not hold every
 not compare objects by `id` across passes — a parked object is a new one on each pass. Once the
 pass has moved past its file, such an object still answers everything, but its pod templates
 (and their containers) are built again when asked: the engine breaks their cycles so that
-refcounting, not the cyclic collector, frees each visit's objects.
+refcounting, not the cyclic collector, frees each visit's objects. In a long run the files
+whose objects are parked are themselves streamed from the run's ledger (`results.SetMembers`):
+an object's `set_owner` is opaque (a file's result, or a file's place in the run).
 
 `objset.subjects` streams only the objects whose findings are wanted. In a run that is every
 object; when the fixer re-lints one file within the run, it is that file's objects, the rest
@@ -35,15 +37,22 @@ if TYPE_CHECKING:
 IN_MEMORY_CHARS = 1_000_000
 
 # (one file's objects, its owner or None, the kinds among them when known: a pass over other
-# kinds skips the file without loading it, the file's memo for `ObjectSet.matching`)
+# kinds skips the file without loading it, the file's memo for `ObjectSet.matching`: a dict, or
+# what reads and writes like one)
 Member = tuple[Callable[[], Iterable[K8sObject]], Any, "frozenset[str] | None", dict]
 
 
 class ObjectSet:
     """Every object set rules read, linted together."""
 
-    def __init__(self, members: list[Member]):
-        self._members = members
+    def __init__(self, members: Iterable[Member], *more: Iterable[Member]):
+        """`members`, then each of `more`: re-iterable, and walked again by each pass (a stream
+        may make its members as a pass reaches them: files waiting on disk, `results.py`)."""
+        self._groups = (members, *more)
+
+    def _members(self) -> Iterator[Member]:
+        for group in self._groups:
+            yield from group
 
     @property
     def objects(self) -> Iterable[K8sObject]:
@@ -52,7 +61,7 @@ class ObjectSet:
     @property
     def subjects(self) -> Iterable[K8sObject]:
         """The objects whose findings are reported (see the module docstring)."""
-        return _Pass([m for m in self._members if m[1] is not None])
+        return _Pass(lambda: (m for m in self._members() if m[1] is not None))
 
     @staticmethod
     def is_subject(obj: K8sObject) -> bool:
@@ -68,7 +77,7 @@ class ObjectSet:
         classes, the `vllm` Services) is then read from each file's memo instead of re-walking
         its objects. `test` must select few objects: a parked file's memo keeps them loaded."""
         wanted = frozenset(kinds)
-        for objects_of, owner, member_kinds, memo in self._members:
+        for objects_of, owner, member_kinds, memo in self._members():
             if wanted and member_kinds is not None and not member_kinds & wanted:
                 continue
             found = memo.get(key)
@@ -81,7 +90,7 @@ class ObjectSet:
     def of_kind(self, *kinds: str) -> Iterator[K8sObject]:
         """The objects of these kinds; files known to hold none are not even loaded."""
         wanted = frozenset(kinds)
-        members = [m for m in self._members if m[2] is None or m[2] & wanted]
+        members = lambda: (m for m in self._members() if m[2] is None or m[2] & wanted)  # noqa: E731
         return (o for o in _Pass(members) if o.kind in wanted)
 
 
@@ -89,11 +98,11 @@ class _Pass:
     """Re-iterable: each iteration walks every member again, tagging each object with the file
     result that owns its findings (`set_owner`; None for files only read, not reported)."""
 
-    def __init__(self, members: list[Member]):
+    def __init__(self, members: Callable[[], Iterable[Member]]):
         self._members = members
 
     def __iter__(self) -> Iterator[K8sObject]:
-        for objects_of, owner, _, _ in self._members:
+        for objects_of, owner, _, _ in self._members():
             for obj in objects_of():
                 obj.set_owner = owner  # type: ignore[attr-defined]
                 yield obj

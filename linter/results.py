@@ -9,21 +9,27 @@ to the run's spool, and the ledger keeps four numbers for each in arrays: where 
 its size, how many findings a report shows, the worst shown severity (~25 bytes). Reports read
 those numbers before walking (totals, the exit code) and get the records back a file at a time.
 
-Files holding objects for the set pass stay objects (a fifth of a typical tree); the engine
-finishes them after the set pass. Their findings go through the spool's own budget.
+A file holding objects for the set pass (a fifth of a typical tree) is *waiting*. While those
+objects are within the set budget, it stays an object. Once they are parked on disk, its record
+goes to disk as a done file's would, and the ledger keeps where its objects are parked and their
+kinds (~30 bytes): the set pass streams these files from the ledger (`set_members`), and
+only a file that gets set findings comes back, for the moment of joining them. (Brought back as
+objects for the set pass instead, the records left peak memory where it was: the peak is there.)
 """
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from functools import partial
 from typing import TYPE_CHECKING
 
 from .model import Finding, Severity
 from .sources import SourceText
-from .spool import Packed, Spool, Spooled, dumps, shown_count, worst_severity
+from .spool import Packed, Parked, Spool, Spooled, dumps, shown_count, worst_severity
 
 if TYPE_CHECKING:
     from .engine import FileResult
+    from .workloads import K8sObject
 
 _SOURCE_FIELDS = SourceText.__slots__  # what a record keeps of a file's identity
 IN_MEMORY_FILES = 2_000  # done files kept as objects before records go to disk
@@ -35,6 +41,30 @@ def done(result: FileResult) -> bool:
     return result.finished and not result.set_objects and result.set_parked is None
 
 
+def waiting(result: FileResult) -> bool:
+    """Finished, with the objects the set pass reads parked on disk: until the set pass, nothing
+    reads the rest of the result."""
+    return (result.finished and result.set_parked is not None and not result.set_objects
+            and result.held is None and not result.set_memo)
+
+
+class Waiting:
+    """The owner of a waiting file's objects during the set pass: its index in the run. Set rules
+    see it as `set_owner`; the engine keys the file's set findings by it."""
+
+    __slots__ = ("index",)
+    finished = True  # as its record is: set findings get their positions at once
+
+    def __init__(self, index: int):
+        self.index = index
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Waiting) and other.index == self.index
+
+    def __hash__(self) -> int:
+        return hash((Waiting, self.index))
+
+
 class RunResults(Sequence["FileResult"]):
     def __init__(self, spool: Spool, in_memory: int | None = None):
         self._spool = spool
@@ -43,6 +73,10 @@ class RunResults(Sequence["FileResult"]):
         self._live: dict[int, FileResult] = {}
         self._offset, self._size = array("q"), array("q")
         self._shown, self._worst = array("q"), array("b")
+        # waiting files, in file order: index, where their objects are parked, those objects' kinds
+        # (shared frozensets)
+        self._waiting, self._parked_at, self._parked_size = array("q"), array("q"), array("q")
+        self._parked_kinds: list[frozenset[str]] = []
 
     # -- filling ------------------------------------------------------------------------------
     def append(self, result: FileResult) -> None:
@@ -72,13 +106,22 @@ class RunResults(Sequence["FileResult"]):
             self._file(i)
 
     def _file(self, i: int, store: bool = True) -> None:
-        """A done file past the budget goes to disk whole; any other keeps its findings under the
-        spool's findings budget."""
+        """A done file past the budget goes to disk whole, and so does a waiting file; any other
+        keeps its findings under the spool's findings budget."""
         result = self._live[i]
         if done(result):
             if i not in self._kept and len(self._kept) >= self._budget and self._write(i, result):
                 return
             self._kept.add(i)
+        elif waiting(result):
+            parked = result.set_parked
+            assert parked is not None
+            if self._write(i, result):
+                self._waiting.append(i)
+                self._parked_at.append(parked.offset)
+                self._parked_size.append(parked.size)
+                self._parked_kinds.append(parked.kinds)
+                return
         if store and result.finished and isinstance(result.findings, (list, Packed)):
             result.findings = self._spool.store(result.findings)
 
@@ -103,9 +146,30 @@ class RunResults(Sequence["FileResult"]):
         self._shown[i], self._worst[i] = shown, _NONE if worst is None else int(worst)
         return True
 
+    # -- the set pass -------------------------------------------------------------------------
+    def set_members(self, member: Callable[[FileResult], tuple], load: Callable[[Parked], list[K8sObject]]
+                    ) -> SetMembers:
+        """The set pass's members, in file order: `member(result)` for each result held as an
+        object that keeps objects for the set pass, and one made from the ledger for each waiting
+        file (`load` turns its parked objects into the objects of a visit)."""
+        return SetMembers(self, member, load)
+
+    def join(self, i: int, findings: list[Finding], joiner: Callable[[FileResult, list[Finding]], None]) -> None:
+        """A waiting file's set findings: its record comes back, `joiner` adds them, and it is
+        filed again at once."""
+        result = self._record(i)
+        joiner(result, findings)
+        self._live[i] = result
+        self._file(i)
+
+    def end_waiting(self) -> None:
+        """The set pass is over: the waiting files' records are done records."""
+        self._waiting, self._parked_at, self._parked_size = array("q"), array("q"), array("q")
+        self._parked_kinds = []
+
     # -- reading ------------------------------------------------------------------------------
     def live(self) -> Iterator[FileResult]:
-        """The results held as objects, in file order (the set pass works on these only)."""
+        """The results held as objects, in file order."""
         return (self._live[i] for i in sorted(self._live))
 
     def __len__(self) -> int:
@@ -116,8 +180,9 @@ class RunResults(Sequence["FileResult"]):
             return [self[j] for j in range(*i.indices(len(self)))]
         i = range(len(self))[i]
         live = self._live.get(i)
-        if live is not None:
-            return live
+        return live if live is not None else self._record(i)
+
+    def _record(self, i: int) -> FileResult:
         source, findings = self._spool.load(self._offset[i], self._size[i])
         if isinstance(findings, Packed):
             findings = findings.unpack()
@@ -139,6 +204,57 @@ class RunResults(Sequence["FileResult"]):
             else:
                 worst = self._worst[i]
                 yield self._shown[i], None if worst == _NONE else Severity(worst)
+
+
+class SetMembers:
+    """`ObjectSet` members for a spilling run's set files, in file order, as a re-iterable stream:
+    the waiting files' members are made as a pass reaches them, and nothing of such a file
+    outlives its visit but what `ObjectSet.matching` found in it."""
+
+    def __init__(self, results: RunResults, member: Callable[[FileResult], tuple],
+                 load: Callable[[Parked], list[K8sObject]]):
+        self._results, self._member, self._load = results, member, load
+        self._live = [i for i in sorted(results._live) if results._live[i].for_set]
+        self._found: dict[tuple[int, str], list] = {}  # `matching`'s memo for waiting files: finds only
+        self._asked: dict[str, bytearray] = {}  # per key, whether each waiting file was searched
+
+    def __iter__(self) -> Iterator[tuple]:
+        r = self._results
+        live, n_live, n = self._live, len(self._live), 0
+        for w, i in enumerate(r._waiting):
+            while n < n_live and live[n] < i:
+                yield self._member(r._live[live[n]])
+                n += 1
+            parked = Parked(r._spool, r._parked_at[w], r._parked_size[w], r._parked_kinds[w])
+            yield (partial(self._load, parked), Waiting(i), parked.kinds, _Memo(self, w))
+        for j in live[n:]:
+            yield self._member(r._live[j])
+
+    def waiting(self) -> int:
+        return len(self._results._waiting)
+
+
+class _Memo:
+    """One waiting file's view of the memo (the `dict` protocol `ObjectSet.matching` uses)."""
+
+    __slots__ = ("_members", "_n")
+
+    def __init__(self, members: SetMembers, n: int):
+        self._members, self._n = members, n
+
+    def get(self, key: str) -> list | None:
+        asked = self._members._asked.get(key)
+        if asked is None or not asked[self._n]:
+            return None
+        return self._members._found.get((self._n, key), [])
+
+    def __setitem__(self, key: str, found: list) -> None:
+        asked = self._members._asked.get(key)
+        if asked is None:
+            asked = self._members._asked[key] = bytearray(self._members.waiting())
+        asked[self._n] = 1
+        if found:
+            self._members._found[(self._n, key)] = found
 
 
 def file_counts(results: Iterable[FileResult]) -> Iterator[tuple[int, Severity | None]]:

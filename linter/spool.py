@@ -123,14 +123,14 @@ class Packed:
 
 
 class Parked:
-    __slots__ = ("_spool", "_offset", "_size", "kinds")  # one per parked file
+    __slots__ = ("_spool", "offset", "size", "kinds")  # one per parked file
 
     def __init__(self, spool: Spool, offset: int, size: int, kinds: frozenset[str] = frozenset()):
-        self._spool, self._offset, self._size = spool, offset, size
+        self._spool, self.offset, self.size = spool, offset, size
         self.kinds = kinds  # of the objects parked, so a pass over other kinds can skip them
 
     def load(self) -> Any:
-        return self._spool.load(self._offset, self._size)
+        return self._spool.load(self.offset, self.size)
 
 
 class Spooled(Sequence[Finding]):
