@@ -162,6 +162,22 @@ class RunResults(Sequence["FileResult"]):
         self._live[i] = result
         self._file(i)
 
+    def set_files(self) -> Iterator[tuple[int, FileResult | Parked]]:
+        """(index, what the set pass reads) of each set file in file order: the result of a file
+        held as an object, where a waiting file's objects are parked."""
+        live = [i for i in sorted(self._live) if self._live[i].for_set]
+        n = 0
+        for w, i in enumerate(self._waiting):
+            while n < len(live) and live[n] < i:
+                yield live[n], self._live[live[n]]
+                n += 1
+            yield i, Parked(self._spool, self._parked_at[w], self._parked_size[w], self._parked_kinds[w])
+        for i in live[n:]:
+            yield i, self._live[i]
+
+    def waiting_count(self) -> int:
+        return len(self._waiting)
+
     def end_waiting(self) -> None:
         """The set pass is over: the waiting files' records are done records."""
         self._waiting, self._parked_at, self._parked_size = array("q"), array("q"), array("q")
@@ -214,24 +230,20 @@ class SetMembers:
     def __init__(self, results: RunResults, member: Callable[[FileResult], tuple],
                  load: Callable[[Parked], list[K8sObject]]):
         self._results, self._member, self._load = results, member, load
-        self._live = [i for i in sorted(results._live) if results._live[i].for_set]
         self._found: dict[tuple[int, str], list] = {}  # `matching`'s memo for waiting files: finds only
         self._asked: dict[str, bytearray] = {}  # per key, whether each waiting file was searched
 
     def __iter__(self) -> Iterator[tuple]:
-        r = self._results
-        live, n_live, n = self._live, len(self._live), 0
-        for w, i in enumerate(r._waiting):
-            while n < n_live and live[n] < i:
-                yield self._member(r._live[live[n]])
-                n += 1
-            parked = Parked(r._spool, r._parked_at[w], r._parked_size[w], r._parked_kinds[w])
-            yield (partial(self._load, parked), Waiting(i), parked.kinds, _Memo(self, w))
-        for j in live[n:]:
-            yield self._member(r._live[j])
+        w = 0
+        for i, held in self._results.set_files():
+            if isinstance(held, Parked):
+                yield (partial(self._load, held), Waiting(i), held.kinds, _Memo(self, w))
+                w += 1
+            else:
+                yield self._member(held)
 
     def waiting(self) -> int:
-        return len(self._results._waiting)
+        return self._results.waiting_count()
 
 
 class _Memo:
