@@ -156,6 +156,33 @@ def test_no_usable_temporary_directory_keeps_everything_in_memory(monkeypatch):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("jobs", ["1", "2"])
+@pytest.mark.parametrize("good_writes", [5, 60, 200])
+def test_a_disk_that_fills_up_during_the_run_changes_no_report(jobs, good_writes, monkeypatch):
+    """The spool's disk fails after some writes (parked objects, waiting files' records, findings
+    already on disk): what was written is still read back, later files stay in memory, and the
+    report is the one a run holding everything gives."""
+    args = ["--output-format", "json", "-j", jobs, str(ROOT / "fixtures")]
+    expected = CliRunner().invoke(main, args)
+    monkeypatch.setattr(spool, "IN_MEMORY", 0)
+    monkeypatch.setattr(results, "IN_MEMORY_FILES", 0)
+    monkeypatch.setattr(objectset, "IN_MEMORY_CHARS", 0)
+    real_write, writes = spool.Spool.write, []
+
+    def filling(self, data):
+        if len(writes) >= good_writes and self.error is None:
+            self.error = "cannot use a temporary file (No space left on device): findings stay in memory"
+        written = real_write(self, data)
+        writes.append(written)
+        return written
+
+    monkeypatch.setattr(spool.Spool, "write", filling)
+    result = CliRunner().invoke(main, args)
+    assert sum(w is not None for w in writes) == good_writes and None in writes  # it did fill up
+    assert (result.exit_code, result.stdout) == (expected.exit_code, expected.stdout)
+    assert "No space left on device" in result.stderr and "Traceback" not in result.stderr
+
+
 def test_the_nesting_limit_is_the_same_in_workers_and_survives_pickling(monkeypatch, tmp_path):
     """Set-read objects are pickled (worker → parent, parked on disk) and pickle recurses per
     level; the reader's explicit limit (`MAX_DEPTH`) keeps both possible, and gives the same answer
