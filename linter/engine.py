@@ -393,7 +393,7 @@ class Linter:
         return out
 
     def lint_set(self, results: list[FileResult], others: Iterable[objectset.Member] = ()
-                 ) -> "dict[int | Waiting, list[Finding]]":
+                 ) -> dict[int | Waiting, list[Finding]]:
         """Set rules over the objects of `results` and of `others` (a re-iterable stream of members:
         files read, not reported, `_member(result, None)`, or a run's waiting files); findings by
         `id` of their file's result, or by the `Waiting` owner of a waiting file."""

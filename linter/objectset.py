@@ -90,7 +90,9 @@ class ObjectSet:
     def of_kind(self, *kinds: str) -> Iterator[K8sObject]:
         """The objects of these kinds; files known to hold none are not even loaded."""
         wanted = frozenset(kinds)
-        members = lambda: (m for m in self._members() if m[2] is None or m[2] & wanted)  # noqa: E731
+
+        def members() -> Iterator[Member]:
+            return (m for m in self._members() if m[2] is None or m[2] & wanted)
         return (o for o in _Pass(members) if o.kind in wanted)
 
 
