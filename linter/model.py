@@ -24,7 +24,10 @@ class Severity(IntEnum):
             raise ValueError(f"unknown severity {text!r} (expected error, warning or info)") from None
 
     def __str__(self) -> str:
-        return self.name.lower()
+        return _SEVERITY_LABELS[self]  # every finding of a report prints it: no `name` lookup
+
+
+_SEVERITY_LABELS = {s: s.name.lower() for s in Severity}
 
 
 class Applicability(IntEnum):
