@@ -211,7 +211,7 @@ class Linter:
             ledger.end_waiting()
         # a spilling run files each changed result as soon as it is done (its findings leave the
         # heap then, not after every other file's: 23 MB of findings at 100k documents)
-        where = results.indexes() if isinstance(results, RunResults) else {}
+        where = ledger.indexes() if ledger is not None else {}
         for result in pending:
             result.findings.extend(late.pop(id(result), ()))
         for result in live:
@@ -221,7 +221,7 @@ class Linter:
             if result.finished:  # the set pass is over
                 let_go_set_objects(result)
                 if changed and id(result) in where:
-                    results.refile_one(where[id(result)])  # type: ignore[union-attr]
+                    ledger.refile_one(where[id(result)])  # type: ignore[union-attr]
         for result in pending:  # one at a time: a held file is back in memory only for its finish
             self._unhold(result)
             self.finish([result])
@@ -234,9 +234,9 @@ class Linter:
                     result.source = without_text(result.source)
                 self.settle(result)
             if id(result) in where:
-                results.refile_one(where[id(result)])  # type: ignore[union-attr]
-        if isinstance(results, RunResults):
-            results.refile()  # the files the set pass finished without changing them
+                ledger.refile_one(where[id(result)])  # type: ignore[union-attr]
+        if ledger is not None:
+            ledger.refile()  # the files the set pass finished without changing them
         return results
 
     def _join(self, result: FileResult, findings: list[Finding]) -> None:
