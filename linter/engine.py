@@ -430,7 +430,7 @@ class Linter:
         the documents kept for them (a worker sends documents back, not objects; parked documents
         are rebuilt on each pass and not cached)."""
         if result.set_parked is not None:
-            return self._visit(result.set_parked.load())
+            return self._visit_parked(result.set_parked)
         if result.held is not None:
             return self._visit(result.held.load()[2])
         if result.for_set and not result.set_objects:

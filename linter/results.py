@@ -88,33 +88,33 @@ class RunResults(Sequence["FileResult"]):
         self._live[i] = result
         self._file(i)
 
-    def refile(self, changed: Iterable[FileResult] = ()) -> None:
+    def refile(self) -> None:
         """After the set pass: the files it finished become done like the rest, but stay objects
         past the budget: they were in memory through the run, and writing them now, just before
         the report reads every file back, cost time and no peak memory (10k documents: 765
-        records, ~0.1 s written and ~0.15 s read, peak RSS the same at 10k, 50k and 100k);
-        `changed` are those whose findings it replaced (they go through the findings budget
-        again)."""
-        again = {id(r) for r in changed}
-        for i, result in list(self._live.items()):
-            self._file(i, store=id(result) in again, write=False)
+        records, ~0.1 s written and ~0.15 s read, peak RSS the same at 10k, 50k and 100k). Files
+        whose findings the set pass changed were filed already (`refile_one`)."""
+        for i in list(self._live):
+            self._file(i, to_disk=False)
 
     def indexes(self) -> dict[int, int]:
         """Index of each live result, by `id`: for `refile_one` during the set pass."""
         return {id(r): i for i, r in self._live.items()}
 
     def refile_one(self, i: int) -> None:
-        """`refile([the result at i])`, now: a file the set pass changed leaves the heap as soon
-        as it is done, instead of every changed file's findings waiting for the last."""
+        """A file the set pass changed is filed as soon as it is done (its findings through the
+        findings budget again, its record to disk past the budget), instead of every changed
+        file's findings waiting for the last."""
         if i in self._live:
             self._file(i)
 
-    def _file(self, i: int, store: bool = True, write: bool = True) -> None:
-        """A done file past the budget goes to disk whole (when `write`), and so does a waiting
-        file; any other keeps its findings under the spool's findings budget."""
+    def _file(self, i: int, to_disk: bool = True) -> None:
+        """A done file past the budget goes to disk whole, and so does a waiting file; any other
+        keeps its findings under the spool's findings budget. After the set pass (not `to_disk`)
+        a done file only counts as done."""
         result = self._live[i]
         if done(result):
-            if write and i not in self._kept and len(self._kept) >= self._budget and self._write(i, result):
+            if to_disk and i not in self._kept and len(self._kept) >= self._budget and self._write(i, result):
                 return
             self._kept.add(i)
         elif waiting(result):
@@ -126,7 +126,7 @@ class RunResults(Sequence["FileResult"]):
                 self._parked_size.append(parked.size)
                 self._parked_kinds.append(parked.kinds)
                 return
-        if store and result.finished and isinstance(result.findings, (list, Packed)):
+        if to_disk and result.finished and isinstance(result.findings, (list, Packed)):
             result.findings = self._spool.store(result.findings)
 
     def _write(self, i: int, result: FileResult) -> bool:

@@ -229,7 +229,7 @@ def test_done_files_past_the_budget_leave_the_heap_whole_and_come_back_in_order(
     assert [r.source.path for r in back] == ["a.yaml", "b.yaml", "c.yaml", "d.yaml"]
     assert back[2].findings == third.findings and back[2] is not third and ledger[-1].findings == []
     waiting.set_objects = []  # the set pass is over: b is done too, and stays an object (the
-    ledger.refile([])  # report reads it next: writing it now would only be read back)
+    ledger.refile()  # report reads it next: writing it now would only be read back)
     assert [r.source.path for r in ledger.live()] == ["a.yaml", "b.yaml"] and ledger[1] is waiting
     assert list(ledger.counts())[1] == (1, Severity.WARNING)
 
