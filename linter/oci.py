@@ -116,6 +116,11 @@ class ImageInfo:
         return sum(1 for t in self.layer_media_types if t in LAYER_GZIP_TYPES)
 
     @property
+    def gzip_size(self) -> int:
+        """Compressed bytes in gzip layers (sizes and media types come from the same descriptors)."""
+        return sum(size for size, t in zip(self.layer_sizes, self.layer_media_types) if t in LAYER_GZIP_TYPES)
+
+    @property
     def zstd_layers(self) -> int:
         return sum(1 for t in self.layer_media_types if t in LAYER_ZSTD_TYPES)
 

@@ -28,6 +28,7 @@ from .patches import op_replace
 from .prepare import lock_path
 from .settings import Settings
 from .sources import SourceError, SourceText, discover, read_source
+from .weights import model_references
 from .workloads import iter_objects
 
 PIN_CODE = "PIN"
@@ -53,7 +54,6 @@ class Reference:
 
 def references(documents: Iterable[Document]) -> Iterator[Reference]:
     """Container and init-container images, then modelcar / image-volume references (CS104's)."""
-    from cslint.rules.cs104_model_not_pinned import model_references
     for doc in documents:
         if doc.error is not None:
             continue

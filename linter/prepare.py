@@ -72,10 +72,12 @@ def _with_extra(settings: Settings, key: str, value: Any) -> Settings:
 
 # --- online image inspection (CS210 / CS211) -------------------------------------------
 
-def container_images(sources: Iterable[Any]) -> list[str]:
-    """Every distinct, parseable container image in the sources, in order of appearance."""
+def online_references(sources: Iterable[Any]) -> list[str]:
+    """Every distinct, parseable container image and OCI model artifact (modelcar, image volume;
+    without the `oci://` scheme) in the sources, in order of appearance: what `--online` inspects."""
     from .documents import parse_documents
     from .images import parse_image
+    from .weights import model_references
     from .workloads import iter_objects
     seen: dict[str, None] = {}
     for src in sources:
@@ -85,11 +87,12 @@ def container_images(sources: Iterable[Any]) -> list[str]:
             if doc.error is not None:
                 continue
             for obj in iter_objects(doc.data, "", doc):
-                for tpl in obj.templates:
-                    for c in tpl.containers:
-                        image = c.image.strip()
-                        if image and parse_image(image) is not None:
-                            seen.setdefault(image, None)
+                found = [c.image for tpl in obj.templates for c in tpl.containers]
+                found += [ref for ref, _, _ in model_references(obj)]
+                for image in found:
+                    image = image.strip()
+                    if image and parse_image(image) is not None:
+                        seen.setdefault(image, None)
     return list(seen)
 
 
@@ -126,9 +129,10 @@ def inspect_images(images: list[str], *, insecure_registries: Iterable[str] = ()
 
 def with_online_inspection(settings: Settings, sources: list[Any], opts: Mapping[str, Any],
                            warn: Callable[[str], None]) -> Settings:
-    """Inspect each unique image once; failures are warnings (the rules then stay silent)."""
+    """Inspect each unique image and model artifact once; failures are warnings (the rules then
+    stay silent)."""
     insecure = tuple(settings.insecure_registries) + tuple(opts.get("insecure_registry") or ())
-    results = inspect_images(container_images(sources), insecure_registries=insecure,
+    results = inspect_images(online_references(sources), insecure_registries=insecure,
                              timeout=float(opts.get("timeout") or 10.0))
     infos: dict[str, Any] = {}
     for image, result in results.items():

@@ -49,3 +49,11 @@ def ceil_to_gi(n: Fraction | int) -> str:
     gi = 2**30
     whole = -(-Fraction(n) // gi)
     return f"{whole}Gi"
+
+
+def human_size(n: int) -> str:
+    """`12.3 GiB` style, for messages; exact bytes below 1 KiB."""
+    for unit, size in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{n} B"

@@ -118,16 +118,23 @@ def read_source(path: str, display: str | None = None, max_bytes: int = MAX_FILE
 
 
 def _read_bytes(path: str, max_bytes: int) -> bytes | None:
-    """The file's bytes, at most max_bytes + 1 of them; None when stat already says it is over.
-    read(n) allocates n bytes up front, so this asks for the size stat gave, then for the rest
-    only if the file grew meanwhile (a device reports size 0)."""
-    size = os.path.getsize(path)
-    if size > max_bytes:
-        return None
-    with open(path, "rb") as fh:
-        data = fh.read(size + 1)
-        if len(data) > size:
-            data += fh.read(max_bytes + 1 - len(data))
+    """The file's bytes, at most max_bytes + 1 of them; None when fstat already says it is over.
+    Plain `os` calls (a run reads every file twice, once for the context pre-pass): `open()`'s
+    buffered reader costs ~10 µs a file more. The first read asks for the size fstat gave, later
+    ones for the rest only if the file grew meanwhile (a device reports size 0)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        size = os.fstat(fd).st_size
+        if size > max_bytes:
+            return None
+        data = os.read(fd, size + 1)
+        while len(data) <= max_bytes:
+            more = os.read(fd, max_bytes + 1 - len(data))
+            if not more:
+                break
+            data += more
+    finally:
+        os.close(fd)
     return data
 
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 import posixpath
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterator
 
-from .workloads import Container, as_dict
+from .workloads import Container, K8sObject, as_dict, as_list
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 TRUE_VALUES = ("1", "on", "yes", "true")
@@ -147,3 +147,28 @@ def volume_source_type(volume: dict | None) -> str | None:
 
 def quantity_text(value: Any) -> str:
     return str(value) if value is not None else ""
+
+
+def model_references(obj: K8sObject) -> Iterator[tuple[str, str, str]]:
+    """(reference without scheme, as written, JSON pointer) of every OCI model artifact: KServe
+    modelcars (`storageUri`/`storageUris` `oci://`), an LLMInferenceService's `oci://` model URI and
+    image volumes (`volumes[].image.reference`). CS104 pins them, `cslint pin` locks them and
+    `--online` inspects them (CS212)."""
+    spec = obj.spec
+    candidates = []
+    if obj.kind == "InferenceService":
+        pred = as_dict(spec.get("predictor"))
+        candidates.append((as_dict(pred.get("model")).get("storageUri"), ("spec", "predictor", "model", "storageUri")))
+        candidates.append((pred.get("storageUri"), ("spec", "predictor", "storageUri")))
+        for i, s in enumerate(as_list(pred.get("storageUris"))):
+            candidates.append((as_dict(s).get("uri"), ("spec", "predictor", "storageUris", i, "uri")))
+    if obj.kind in ("LLMInferenceService", "LLMInferenceServiceConfig"):
+        candidates.append((as_dict(spec.get("model")).get("uri"), ("spec", "model", "uri")))
+    for value, path in candidates:
+        if isinstance(value, str) and value.startswith("oci://"):
+            yield value[len("oci://"):], value, obj.at(*path)
+    for tpl in obj.templates:
+        for i, vol in enumerate(as_list(tpl.spec.get("volumes"))):
+            ref = as_dict(as_dict(vol).get("image")).get("reference")
+            if isinstance(ref, str):
+                yield ref, ref, tpl.at("volumes", i, "image", "reference")

@@ -29,33 +29,12 @@ from cslint.images import parse_image
 from cslint.model import FixAvailability, Lever, RuleMeta, Scope, Severity, Violation
 from cslint.pinfix import advice, lock_fix
 from cslint.settings import Settings
-from cslint.workloads import K8sObject, as_dict, as_list
+from cslint.weights import model_references
+from cslint.workloads import K8sObject
 
 META = RuleMeta(code="CS104", name="model-artifact-not-pinned", lever=Lever.WEIGHTS, severity=Severity.WARNING,
                 summary="A modelcar or image volume is not pinned by digest", scope=Scope.OBJECT,
                 fix=FixAvailability.SOMETIMES, docs=__doc__)
-
-
-def model_references(obj: K8sObject) -> Iterator[tuple[str, str, str]]:
-    """(reference without scheme, as written, JSON pointer) of every OCI model artifact."""
-    spec = obj.spec
-    candidates = []
-    if obj.kind == "InferenceService":
-        pred = as_dict(spec.get("predictor"))
-        candidates.append((as_dict(pred.get("model")).get("storageUri"), ("spec", "predictor", "model", "storageUri")))
-        candidates.append((pred.get("storageUri"), ("spec", "predictor", "storageUri")))
-        for i, s in enumerate(as_list(pred.get("storageUris"))):
-            candidates.append((as_dict(s).get("uri"), ("spec", "predictor", "storageUris", i, "uri")))
-    if obj.kind in ("LLMInferenceService", "LLMInferenceServiceConfig"):
-        candidates.append((as_dict(spec.get("model")).get("uri"), ("spec", "model", "uri")))
-    for value, path in candidates:
-        if isinstance(value, str) and value.startswith("oci://"):
-            yield value[len("oci://"):], value, obj.at(*path)
-    for tpl in obj.templates:
-        for i, vol in enumerate(as_list(tpl.spec.get("volumes"))):
-            ref = as_dict(as_dict(vol).get("image")).get("reference")
-            if isinstance(ref, str):
-                yield ref, ref, tpl.at("volumes", i, "image", "reference")
 
 
 def check(obj: K8sObject, settings: Settings) -> Iterator[Violation]:

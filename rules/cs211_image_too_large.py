@@ -26,6 +26,7 @@ from typing import Iterator
 
 from cslint.model import Lever, RuleMeta, Scope, Severity, Violation
 from cslint.prepare import image_info
+from cslint.quantity import human_size
 from cslint.settings import Settings
 from cslint.workloads import Container
 
@@ -34,14 +35,6 @@ META = RuleMeta(code="CS211", name="image-too-large", lever=Lever.IMAGE, severit
                 scope=Scope.CONTAINER, docs=__doc__)
 
 DEFAULT_MAX = 10 * 1024**3
-
-
-def human_size(n: int) -> str:
-    """`12.3 GiB` style, for messages; exact bytes below 1 KiB."""
-    for unit, size in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
-        if n >= size:
-            return f"{n / size:.1f} {unit}"
-    return f"{n} B"
 
 
 def check(c: Container, settings: Settings) -> Iterator[Violation]:

@@ -148,15 +148,24 @@ def test_very_long_lines_are_linear(tmp_path):
 
 
 # -- filesystem ------------------------------------------------------------------------------------
-def test_unreadable_file_is_one_clear_error(tmp_path, monkeypatch):
+@pytest.mark.parametrize("allowed_opens", [0, 1], ids=["at-discovery", "after-discovery"])
+def test_unreadable_file_is_one_clear_error(tmp_path, monkeypatch, allowed_opens):
+    """Root reads any file, so permission is denied by patching `os.open` for this one path: at
+    discovery, or only when it is read to be linted (a file made unreadable in between)."""
     import cslint.sources as sources
     f = tmp_path / "secret.yaml"
     f.write_text("a: 1\n")
+    real_open, opens = os.open, []
 
-    def denied(*args, **kwargs):
-        raise PermissionError(13, "Permission denied")
-    monkeypatch.setattr(sources, "open", denied, raising=False)
+    def denied(path, *args, **kwargs):
+        if os.fspath(path) == str(f):
+            opens.append(path)
+            if len(opens) > allowed_opens:
+                raise PermissionError(13, "Permission denied")
+        return real_open(path, *args, **kwargs)
+    monkeypatch.setattr(sources.os, "open", denied)
     result = cli(str(f))
+    assert len(opens) > allowed_opens  # it was denied (the pre-pass and the read each try)
     assert result.exit_code == 2
     assert "Permission denied" in result.output and len(result.output.strip().splitlines()) == 1
 
@@ -436,3 +445,32 @@ def test_a_mount_whose_name_is_a_list_is_not_looked_up():
     [result] = Linter(Settings()).lint_sources([SourceText("m.yaml", text)])
     codes = {f.code for f in result.findings}
     assert "CS001" in codes and "CS401" in codes  # the bad mount does not count as /dev/shm
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs a character device")
+def test_device_reporting_size_zero_is_read_up_to_the_limit():
+    """A device's stat size is 0: the reader reads past it, up to the limit, and stops there
+    (/dev/zero never ends)."""
+    result = cli("--max-file-size", "1000", "/dev/zero")
+    assert result.exit_code == 1
+    assert "CS000" in result.output and "over the 1000-byte limit" in result.output
+    assert cli("/dev/null").exit_code == 0
+
+
+def test_file_growing_past_its_stat_size_is_read_whole(tmp_path, monkeypatch):
+    """The first read asks for the size fstat gave; a file that grew meanwhile is read to its
+    end (an fstat that lags behind the writer is simulated by halving the size it reports)."""
+    import cslint.sources as sources
+    text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata:\n" + "".join(
+        f"  k{i}: v{i}\n" for i in range(500))
+    f = tmp_path / "grows.yaml"
+    f.write_text(text)
+    real_fstat = os.fstat
+
+    class Stat:
+        def __init__(self, st):
+            self.st_size = st.st_size // 2
+    monkeypatch.setattr(sources.os, "fstat", lambda fd: Stat(real_fstat(fd)))
+    assert sources.read_source(str(f)).text == text
+    over = sources.read_source(str(f), max_bytes=len(text) - 1)
+    assert over.text is None and "limit" in over.error

@@ -20,8 +20,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import registry_harness as h  # noqa: E402
 
-from cslint.cli import main  # noqa: E402
+from cslint.cli import main
 from cslint.lockfile import LockFile, canonical_reference  # noqa: E402
+from cslint.quantity import human_size  # noqa: E402
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "pin"
 MISSING = h.missing_tools()
@@ -379,6 +380,32 @@ def test_online_layer_rules_on_pushed_images(env, tmp_path):
     config.write_text(f"image-size-max: {p.multi_images['linux/amd64'].compressed_size}\n")
     code, out, _ = cslint(*args, "--online", "--insecure-registry", env.open.host)
     assert sorted(f["container"] for f in findings_of(out) if f["code"] == "CS211") == ["gzip", "zstd"]
+
+
+@needs_registry
+def test_online_model_artifacts_with_gzip_layers(env, tmp_path):
+    """CS212: modelcars, an LLMInferenceService's OCI model and image volumes are inspected too;
+    each finding points at the reference and gives the gzip share of the artifact."""
+    path = manifest(tmp_path, env, "online-models.yaml")
+    args = ["check", str(path), "--select", "CS212", "--isolated", "--output-format", "json"]
+    code, out, _ = cslint(*args)
+    assert code == 0 and findings_of(out) == []  # offline: silent
+    code, out, err = cslint(*args, "--online", "--insecure-registry", env.open.host)
+    assert code == 1, err  # a warning
+    lines = path.read_text().splitlines()
+
+    def line_of(text: str) -> int:
+        return next(i + 1 for i, line in enumerate(lines) if text in line)
+    storage, uri = line_of("storageUri:"), line_of("uri: oci://")
+    volume = line_of(f"reference: {env.open.host}/cslint/app:gzip")
+    got = {(f["object"]["name"], f["line"]): f["message"] for f in findings_of(out)}
+    assert sorted(got) == [("imagevol", volume), ("llm", uri), ("modelcar", storage)]
+    p = env.pushed
+    gz, amd = p.gzip_image.compressed_size, p.multi_images["linux/amd64"].compressed_size
+    assert f"'oci://{env.open.host}/cslint/app:gzip' has 2 of 2 layers ({human_size(gz)}) compressed with gzip" \
+        in got[("modelcar", storage)]
+    assert f"(linux/amd64) has 1 of 1 layers ({human_size(amd)})" in got[("llm", uri)]
+    assert "cannot inspect" not in err
 
 
 @needs_registry
