@@ -62,17 +62,22 @@ def run(cmd: list[str], repeat: int, env: dict[str, str] | None = None) -> Timin
     return rounds([cmd], repeat, env)[0]
 
 
-def rounds(cmds: list[list[str]], repeat: int, env: dict[str, str] | None = None) -> list[Timing]:
+def rounds(cmds: list[list[str] | tuple[list[str], ...]], repeat: int,
+           env: dict[str, str] | None = None) -> list[Timing]:
     """The best of `repeat` runs of each command, run in turns (a, b, a, b, …) so that both sides
     of a ratio meet the same machine: a shared VM's speed drifts (up to 2× within minutes, measured
     here), and timing one command's repeats in a block, then the other's, put that drift into
-    the ratio."""
+    the ratio. A tuple of commands runs them at once: its CPU time is theirs together."""
     best: list[Timing | None] = [None] * len(cmds)
     for _ in range(repeat):
         for i, cmd in enumerate(cmds):
             before = os.times()
             start = time.perf_counter()
-            subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+            together = cmd if isinstance(cmd, tuple) else (cmd,)
+            procs = [subprocess.Popen(c, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+                     for c in together]
+            for proc in procs:
+                proc.wait()
             wall = time.perf_counter() - start
             after = os.times()
             cpu = (after.children_user - before.children_user) + (after.children_system - before.children_system)
@@ -122,6 +127,7 @@ def bench_size(n: int, tmp: Path, repeat: int, checkov: str | None, rows: "Rows"
     rows.append((f"{label}: cslint -j1", f"{serial}   = {serial / parse} of parse"))
     rows.append((f"{label}: cslint -j2", f"{jobs2}   = {jobs2 / parse} of parse, "
                                          f"speed-up {serial.wall / jobs2.wall:.2f}× wall"))
+    rows.append(two_cores_row(tree, label, repeat))
     if n <= fix_max:
         fix_tree = tmp / f"fix-{n}"
         shutil.copytree(tree, fix_tree)
@@ -181,6 +187,18 @@ def checkov_row(checkov: str, tree: Path, label: str, serial: Timing, jobs2: Tim
     return (f"{label}: checkov --framework kubernetes",
             f"{peer}   {checked:,} resources; cslint is {peer.wall / serial.wall:.1f}× faster at -j1, "
             f"{peer.wall / jobs2.wall:.1f}× at -j2, the bare parse {peer.wall / parse.wall:.1f}× (wall)")
+
+
+def two_cores_row(tree: Path, label: str, repeat: int) -> tuple[str, str]:
+    """What two busy cores cost each other here: two bare parses at once against one alone. Each
+    takes more CPU time than alone (shared caches and memory bandwidth, a host's hyperthreads), so
+    `-j2` cannot halve `-j1`; the row gives the best speed-up two processes could get."""
+    parse = [sys.executable, "-c", PARSE_SCRIPT, str(tree)]
+    alone, both = rounds([parse, (parse, parse)], repeat)
+    each = both.cpu / 2
+    return (f"{label}: two parses at once / one",
+            f"{both.wall / alone.wall:5.2f}× wall, {each / alone.cpu:5.2f}× cpu each: two processes "
+            f"do at most {2 * alone.cpu / each:.2f}× the work of one here")
 
 
 def bench_small(tmp: Path, repeat: int, rows: "Rows") -> None:

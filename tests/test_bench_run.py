@@ -35,3 +35,25 @@ def test_bytecode_is_compiled_before_timing(tmp_path, monkeypatch):
     import cslint.rules
     assert set(calls) == {*cslint.__path__, *cslint.rules.__path__}
     assert rows == [("cslint bytecode", "compiled (2 folders)")]
+
+
+def test_a_tuple_of_commands_runs_at_once(tmp_path):
+    """The two-cores row times two processes together: each writes when it started and ended,
+    and the intervals overlap (run one after the other, they could not)."""
+    script = ("import sys, time; start = time.time(); time.sleep(0.3); "
+              "open(sys.argv[1], 'w').write(f'{start} {time.time()}')")
+    a, b = tmp_path / "a", tmp_path / "b"
+    (timing,) = bench_run.rounds([([sys.executable, "-c", script, str(a)], [sys.executable, "-c", script, str(b)])], 1)
+    (a0, a1), (b0, b1) = (map(float, p.read_text().split()) for p in (a, b))
+    assert a0 < b1 and b0 < a1  # overlapping
+    assert timing.wall >= 0.3 and timing.cpu >= 0
+
+
+def test_two_cores_row_reports_a_ratio_per_process(tmp_path):
+    (tmp_path / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n")
+    label, value = bench_run.two_cores_row(tmp_path, "1 doc", 1)
+    assert label == "1 doc: two parses at once / one"
+    wall, cpu = (float(part.split("×")[0]) for part in value.split(":")[0].split(","))
+    assert wall > 0 and cpu > 0
+    at_most = float(value.split("do at most ")[1].split("×")[0])
+    assert abs(at_most - 2 / cpu) <= 0.02 * at_most  # 2 / (CPU each / CPU alone); the CPU prints rounded
