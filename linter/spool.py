@@ -12,6 +12,7 @@ unlinked from the start: it goes away with the process.
 """
 from __future__ import annotations
 
+import os
 import pickle
 import sys
 from contextlib import contextmanager
@@ -53,15 +54,20 @@ class Spool:
     def write(self, data: bytes) -> tuple[int, int] | None:
         """(offset, size) of `data` in the spool file; None once the disk has failed (no usable
         temporary directory, disk full): a run never fails for want of a spool, it only keeps
-        what it would have written in memory, and says so (`error`)."""
+        what it would have written in memory, and says so (`error`).
+
+        Unbuffered, at an explicit offset: the OS takes or refuses every byte here, so a record
+        reported written is on disk. (A buffered file accepted a record into its buffer and
+        failed at the next flush, inside a later write or a read: the record was lost and the
+        run ended with an internal error.) A refused record leaves bytes past `_end`, which no
+        offset names and the next record overwrites."""
         if self.error is not None:
             return None
         try:
             if self._file is None:
                 import tempfile  # only long runs get here
-                self._file = tempfile.TemporaryFile(prefix="cslint-spool-")
-            self._file.seek(self._end)
-            self._file.write(data)
+                self._file = tempfile.TemporaryFile(prefix="cslint-spool-", buffering=0)
+            _write_at(self._file, data, self._end)
         except OSError as exc:
             self.error = f"cannot use a temporary file ({exc.strerror or exc}): findings stay in memory"
             return None
@@ -70,9 +76,38 @@ class Spool:
 
     def load(self, offset: int, size: int) -> Any:
         assert self._file is not None
-        self._file.seek(offset)
-        return loads(self._file.read(size))
+        return loads(_read_at(self._file, size, offset))
 
+
+def _write_at(file: Any, data: bytes, offset: int) -> None:
+    """All of `data` at `offset`, or OSError (a write may take only part: the rest follows)."""
+    view = memoryview(data)
+    while view:
+        if _PWRITE is not None:
+            n = _PWRITE(file.fileno(), view, offset)
+        else:  # pragma: no cover - no pwrite (Windows)
+            file.seek(offset)
+            n = file.write(view)
+        if not n:
+            raise OSError(f"the spool file took no bytes at {offset}")
+        view, offset = view[n:], offset + n
+
+
+def _read_at(file: Any, size: int, offset: int) -> bytes:
+    if _PREAD is None:  # pragma: no cover - no pread (Windows)
+        file.seek(offset)
+        return file.read(size)
+    data = _PREAD(file.fileno(), size, offset)
+    while len(data) < size:  # a short read: the rest (the spool wrote every byte it names)
+        more = _PREAD(file.fileno(), size - len(data), offset + len(data))
+        if not more:
+            raise OSError(f"spool file ends at {offset + len(data)}, before the {size}-byte record at {offset}")
+        data += more
+    return data
+
+
+_PWRITE = getattr(os, "pwrite", None)
+_PREAD = getattr(os, "pread", None)
 
 
 # pickle recurses about twice per level of nesting; the reader turns documents nested deeper than

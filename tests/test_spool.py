@@ -156,6 +156,38 @@ def test_no_usable_temporary_directory_keeps_everything_in_memory(monkeypatch):
     assert "Traceback" not in result.stderr
 
 
+_FSIZE_DRIVER = """
+import resource, signal, sys
+from cslint import objectset, results, spool
+from cslint.cli import main
+limit = int(sys.argv[1])
+if limit:  # writes past `limit` bytes into any regular file fail with EFBIG, as a full disk would
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+spool.IN_MEMORY = results.IN_MEMORY_FILES = objectset.IN_MEMORY_CHARS = 0
+main(sys.argv[2:])
+"""
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+@pytest.mark.parametrize("limit", [3_000, 40_000, 300_000])
+def test_the_os_refusing_a_spool_write_midway_changes_no_report(jobs, limit):
+    """The spool's file hits a real size limit (RLIMIT_FSIZE: the kernel refuses the write, in the
+    middle of a record, as ENOSPC would): nothing written before is lost, that record and later
+    ones stay in memory, and the report is the one a run without a limit gives."""
+    import subprocess
+    import sys
+    args = ["--output-format", "json", "-j", jobs, str(ROOT / "fixtures")]
+
+    def run(lim: int) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-c", _FSIZE_DRIVER, str(lim), *args], capture_output=True,
+                              text=True, timeout=300)
+    expected, limited = run(0), run(limit)
+    assert "Traceback" not in limited.stderr, limited.stderr[-2000:]
+    assert (limited.returncode, limited.stdout) == (expected.returncode, expected.stdout)
+    assert "cannot use a temporary file (File too large)" in limited.stderr
+
+
 @pytest.mark.parametrize("jobs", ["1", "2"])
 @pytest.mark.parametrize("good_writes", [5, 60, 200])
 def test_a_disk_that_fills_up_during_the_run_changes_no_report(jobs, good_writes, monkeypatch):
