@@ -1,10 +1,12 @@
 """One `cslint check` run: read sources, lint, fix when asked, report, choose the exit code."""
 from __future__ import annotations
 
+import io
 import os
 import sys
+from contextlib import contextmanager
 from functools import partial
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, Iterator, TextIO
 
 import click
 
@@ -87,14 +89,60 @@ def _lint_fix_report(linter: Linter, sources: list[SourceText | PendingSource], 
     # `cslint --fix -` is a filter: stdout carries the fixed text, so the report goes to stderr
     filtering = opts.get("fix") and not opts.get("diff") and "-" in paths and not opts.get("output_file")
     out = sys.stderr if filtering else _open_output(opts.get("output_file"))
-    try:
-        if not opts.get("diff") or fmt != "text" or not fixing:
-            report(fmt, results, settings, out, show_source=opts.get("show_source"),
-                   statistics=opts.get("statistics"))
-    finally:
-        if out not in (sys.stdout, sys.stderr):
-            out.close()
+    if not opts.get("diff") or fmt != "text" or not fixing:
+        _write_report(out, opts.get("output_file") if out not in (sys.stdout, sys.stderr) else None,
+                      lambda to: report(fmt, results, settings, to, show_source=opts.get("show_source"),
+                                        statistics=opts.get("statistics")))
+    elif out not in (sys.stdout, sys.stderr):
+        out.close()
     return results, write_errors, changed
+
+
+def _write_report(out: TextIO, path: str | None, write: Any) -> None:
+    """Write the report and flush it here, where a refused write (a full disk, a file size limit)
+    is one clear error and exit 2 — not a crash, and not a truncated report that exits 0 because
+    the interpreter's last flush failed unnoticed. A partial `--output-file` is removed: CI must
+    not read half a SARIF as the whole. A reader that left (`| head`) is not an error here."""
+    try:
+        try:
+            with _short_write_safe(out) as safe:
+                write(safe)
+                safe.flush()
+        finally:
+            if path is not None:
+                out.close()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        if path is not None:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+        where = path or ("standard error" if out is sys.stderr else "standard output")
+        raise UsageError(f"cannot write the report to {where}: {exc.strerror or exc}") from None
+
+
+@contextmanager
+def _short_write_safe(out: TextIO) -> Iterator[TextIO]:
+    """`out`, or, when it writes straight to an unbuffered file (`python -u`, PYTHONUNBUFFERED: CI
+    images often set it), the same stream through a BufferedWriter. TextIOWrapper ignores the
+    count a raw write returns: a disk that takes only part of the last write loses the rest
+    silently (measured: the report one byte short, exit 1). A BufferedWriter writes the rest or
+    raises."""
+    raw = getattr(out, "buffer", None)
+    if not isinstance(raw, io.RawIOBase):
+        yield out
+        return
+    out.flush()
+    # a file of its own on a duplicate descriptor (same open file, same offset): closing it,
+    # which flushes and may raise, never closes the process's stdout
+    safe = io.TextIOWrapper(io.BufferedWriter(io.FileIO(os.dup(raw.fileno()), "w")),
+                            encoding=out.encoding, errors=out.errors)
+    try:
+        yield safe
+    finally:
+        safe.close()
 
 
 def _sources(paths: list[str], opts: dict[str, Any], max_bytes: int) -> list[SourceText]:

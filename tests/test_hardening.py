@@ -474,3 +474,77 @@ def test_file_growing_past_its_stat_size_is_read_whole(tmp_path, monkeypatch):
     assert sources.read_source(str(f)).text == text
     over = sources.read_source(str(f), max_bytes=len(text) - 1)
     assert over.text is None and "limit" in over.error
+
+
+# --- writes the OS refuses (a full disk, simulated by RLIMIT_FSIZE in a child process) ----------
+
+_FSIZE = """
+import resource, signal, sys
+limit = int(sys.argv[1])
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG instead
+resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+sys.argv = ["cslint", *sys.argv[2:]]
+from cslint.cli import run_and_exit
+run_and_exit()
+"""
+
+
+def _limited(limit: int, *args: str, stdout=None, unbuffered: bool | None = None):
+    import subprocess
+    env = dict(os.environ)
+    if unbuffered is not None:
+        env.pop("PYTHONUNBUFFERED", None)
+        if unbuffered:
+            env["PYTHONUNBUFFERED"] = "1"
+    return subprocess.run([sys.executable, "-c", _FSIZE, str(limit), *args], stdout=stdout or subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, timeout=120, env=env)
+
+
+def _fixtures_report(fmt: str) -> bytes:
+    return CliRunner().invoke(main, ["--output-format", fmt, str(FIXTURES)]).stdout_bytes
+
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
+
+@pytest.mark.parametrize("short_by", ["most", "one byte"])
+def test_a_report_file_the_disk_refuses_is_one_error_and_no_half_report(tmp_path, short_by):
+    """`--output-file` on a full disk: exit 2, one line saying where, and no truncated report left
+    for CI to read as the whole one — also when only the last flush fails (one byte short)."""
+    size = len(_fixtures_report("sarif"))
+    limit = 1000 if short_by == "most" else size - 1
+    out = tmp_path / "cslint.sarif"
+    done = _limited(limit, "--output-format", "sarif", "-o", str(out), str(FIXTURES))
+    assert done.returncode == 2 and not out.exists()
+    assert done.stderr == f"cslint: error: cannot write the report to {out}: File too large\n"
+    done = _limited(size, "--output-format", "sarif", "-o", str(out), str(FIXTURES))  # room enough
+    assert done.returncode == 1 and out.stat().st_size == size
+
+
+@pytest.mark.parametrize("unbuffered", [False, True], ids=["buffered", "PYTHONUNBUFFERED"])
+@pytest.mark.parametrize("short_by", ["most", "one byte"])
+def test_stdout_the_disk_refuses_is_an_error_not_a_truncated_success(tmp_path, short_by, unbuffered):
+    """`cslint > report.json` on a full disk: the interpreter's own last flush would fail unseen and
+    leave a truncated report with exit 0 or 1; the report is flushed where the failure is an error.
+    Unbuffered (CI images often set PYTHONUNBUFFERED) a short last write was lost silently, exit 1."""
+    size = len(_fixtures_report("json"))
+    target = tmp_path / "report.json"
+    with open(target, "w") as fh:
+        done = _limited(1000 if short_by == "most" else size - 1, "--output-format", "json", str(FIXTURES),
+                        stdout=fh, unbuffered=unbuffered)
+    assert done.returncode == 2
+    assert done.stderr == "cslint: error: cannot write the report to standard output: File too large\n"
+
+
+def test_a_fix_the_disk_refuses_leaves_the_file_as_it_was(tmp_path):
+    """`--fix` writes a temporary file and renames it: refused midway, the original is untouched,
+    no temporary file is left, and the error names the file (exit 2)."""
+    src = (FIXTURES / "CS402" / "missing.yaml").read_text() if (FIXTURES / "CS402" / "missing.yaml").exists() \
+        else next(p for p in sorted((FIXTURES / "CS402").glob("*.yaml"))).read_text()
+    target = tmp_path / "deploy.yaml"
+    target.write_text(src)
+    done = _limited(len(src) + 1, "--fix", str(target))  # the fixed text is longer than the original
+    assert done.returncode == 2, done.stderr
+    assert f"cslint: error: {target}: cannot write: File too large" in done.stderr
+    assert target.read_text() == src and sorted(os.listdir(tmp_path)) == ["deploy.yaml"]
+    assert "Traceback" not in done.stderr
