@@ -3,6 +3,8 @@ engine, the fixer and the reporters. Exit codes: 0 clean, 1 findings, 2 usage/in
 from __future__ import annotations
 
 import difflib
+import io
+import os
 import sys
 from typing import Any
 
@@ -62,8 +64,9 @@ def main() -> None:
 def run_and_exit() -> None:
     """The console entry point: `main`, then exit without the interpreter's teardown. Every
     command has finished its work and closed its files when `main` returns; freeing a large run's
-    findings and parsed objects one by one would add ~0.2 s per 10k documents."""
-    import os
+    findings and parsed objects one by one would add ~0.2 s per 10k documents. Standard output
+    goes through `CheckedStdout`: a write the OS refuses ends the run with one line and exit 2."""
+    checked_stdout()
     try:
         main()
         code = 0
@@ -73,12 +76,68 @@ def run_and_exit() -> None:
         else:  # a message, as Python itself would print it
             print(exc.code, file=sys.stderr)
             code = 1
+    except StdoutError as exc:  # a command's own output (click.echo) refused
+        print(f"cslint: error: {exc}", file=sys.stderr)
+        code = EXIT_ERROR
+    except Exception as exc:  # the last guard: a command that let one through (never a traceback)
+        if "--debug" in sys.argv:
+            raise
+        print(f"cslint: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        code = EXIT_ERROR
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
-        except (OSError, ValueError):  # a reader that left (BrokenPipe) or a closed stream
+        except (BrokenPipeError, ValueError):  # a reader that left, or a closed stream
             pass
+        except OSError as exc:  # the tail of the output refused: not a success
+            if code != EXIT_ERROR and stream is sys.stdout:  # said once: an error was said already
+                print(f"cslint: error: {exc}", file=sys.stderr)
+                code = EXIT_ERROR
     os._exit(code)
+
+
+class StdoutError(OSError):
+    """Standard output refused a write (a full disk, a file size limit): not a broken pipe."""
+
+    def __str__(self) -> str:
+        return f"cannot write to standard output: {self.strerror}"
+
+
+class CheckedStdout(io.TextIOWrapper):
+    """sys.stdout of a console run: buffered, so a short write is finished or fails (with
+    `python -u` or PYTHONUNBUFFERED, common in CI images, TextIOWrapper wrote straight to the file
+    and ignored a short write's count: the output's tail was lost and the run exited 0), and a
+    refused write is a `StdoutError`, which every command reports as one line and exit 2."""
+
+    def write(self, text: str) -> int:
+        try:
+            return super().write(text)
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise StdoutError(exc.errno, exc.strerror or str(exc)) from None
+
+    def flush(self) -> None:
+        try:
+            super().flush()
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise StdoutError(exc.errno, exc.strerror or str(exc)) from None
+
+
+def checked_stdout() -> None:
+    """Replace sys.stdout with a `CheckedStdout` on a duplicate of its descriptor (same file, same
+    offset; the original is flushed first and left open). Streams without a descriptor stay."""
+    out = sys.stdout
+    try:
+        fd = out.fileno()
+        out.flush()
+    except (AttributeError, OSError, ValueError):
+        return
+    unbuffered = isinstance(getattr(out, "buffer", None), io.RawIOBase)
+    sys.stdout = CheckedStdout(io.BufferedWriter(io.FileIO(os.dup(fd), "w")), encoding=out.encoding,
+                               errors=out.errors, line_buffering=out.line_buffering or unbuffered)
 
 
 CHECK_OPTIONS = [
@@ -109,7 +168,7 @@ CHECK_OPTIONS = [
                  help="Bytes; larger files are a CS000 finding."),
     click.option("--lock", "lock", type=click.Path(dir_okay=False), default=None,
                  help="Lock file for CS201/CS104 fixes (default cslint.lock beside the config)."),
-    click.option("--online", is_flag=True, help="Inspect images in their registries (CS210, CS211)."),
+    click.option("--online", is_flag=True, help="Inspect images and model artifacts in their registries (CS210-CS212)."),
     click.option("--insecure-registry", "insecure_registry", multiple=True, metavar="HOST[:PORT]",
                  help="Registry to reach over plain HTTP (repeatable)."),
     click.option("--kustomize", "kustomize", multiple=True, type=click.Path(file_okay=False),
@@ -143,10 +202,9 @@ def exit_with(run: Any, debug: bool = False) -> None:
     except click.exceptions.Exit:
         raise
     except BrokenPipeError:  # `cslint … | head`: the reader left; say nothing more
-        import os
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         code = EXIT_FINDINGS
-    except UsageError as exc:
+    except (UsageError, StdoutError) as exc:
         click.echo(f"cslint: error: {exc}", err=True)
         code = EXIT_ERROR
     except Exception as exc:

@@ -70,9 +70,15 @@ def docs_cmd(output: str, check: bool) -> None:
             click.echo(f"{output} is stale: run `cslint docs`", err=True)
             sys.exit(1)
         return
-    os.makedirs(os.path.dirname(output) or ".", exist_ok=True)
-    with open(output, "w", encoding="utf-8") as fh:
-        fh.write(text)
+    try:
+        os.makedirs(os.path.dirname(output) or ".", exist_ok=True)
+        with open(output, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    except OSError as exc:  # a full disk: no half-written page left behind
+        if os.path.isfile(output):
+            os.unlink(output)
+        click.echo(f"cslint: error: cannot write {output}: {exc.strerror or exc}", err=True)
+        sys.exit(2)
     click.echo(f"wrote {output}", err=True)
 
 

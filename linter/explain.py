@@ -147,12 +147,12 @@ def markdown_section(results: list) -> str:
 @click.option("--isolated", is_flag=True, help="Ignore configuration files.")
 def explain_cold_start(paths: tuple[str, ...], **opts: Any) -> None:
     """Print, per engine workload, what each cold-start lever costs and which are unaddressed."""
-    from .cli import EXIT_CLEAN, EXIT_ERROR, base_settings
+    from .cli import EXIT_CLEAN, EXIT_ERROR, StdoutError, base_settings
     try:
         code = _explain(list(paths) or ["."], opts, base_settings)
     except BrokenPipeError:  # `| head`
         code = EXIT_CLEAN
-    except _Usage as exc:
+    except (_Usage, StdoutError) as exc:
         click.echo(f"cslint: error: {exc}", err=True)
         code = EXIT_ERROR
     except Exception as exc:  # never a traceback

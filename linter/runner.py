@@ -1,12 +1,10 @@
 """One `cslint check` run: read sources, lint, fix when asked, report, choose the exit code."""
 from __future__ import annotations
 
-import io
 import os
 import sys
-from contextlib import contextmanager
 from functools import partial
-from typing import TYPE_CHECKING, Any, Iterator, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
@@ -105,9 +103,8 @@ def _write_report(out: TextIO, path: str | None, write: Any) -> None:
     not read half a SARIF as the whole. A reader that left (`| head`) is not an error here."""
     try:
         try:
-            with _short_write_safe(out) as safe:
-                write(safe)
-                safe.flush()
+            write(out)
+            out.flush()
         finally:
             if path is not None:
                 out.close()
@@ -121,28 +118,6 @@ def _write_report(out: TextIO, path: str | None, write: Any) -> None:
                 pass
         where = path or ("standard error" if out is sys.stderr else "standard output")
         raise UsageError(f"cannot write the report to {where}: {exc.strerror or exc}") from None
-
-
-@contextmanager
-def _short_write_safe(out: TextIO) -> Iterator[TextIO]:
-    """`out`, or, when it writes straight to an unbuffered file (`python -u`, PYTHONUNBUFFERED: CI
-    images often set it), the same stream through a BufferedWriter. TextIOWrapper ignores the
-    count a raw write returns: a disk that takes only part of the last write loses the rest
-    silently (measured: the report one byte short, exit 1). A BufferedWriter writes the rest or
-    raises."""
-    raw = getattr(out, "buffer", None)
-    if not isinstance(raw, io.RawIOBase):
-        yield out
-        return
-    out.flush()
-    # a file of its own on a duplicate descriptor (same open file, same offset): closing it,
-    # which flushes and may raise, never closes the process's stdout
-    safe = io.TextIOWrapper(io.BufferedWriter(io.FileIO(os.dup(raw.fileno()), "w")),
-                            encoding=out.encoding, errors=out.errors)
-    try:
-        yield safe
-    finally:
-        safe.close()
 
 
 def _sources(paths: list[str], opts: dict[str, Any], max_bytes: int) -> list[SourceText]:

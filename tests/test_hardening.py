@@ -548,3 +548,27 @@ def test_a_fix_the_disk_refuses_leaves_the_file_as_it_was(tmp_path):
     assert f"cslint: error: {target}: cannot write: File too large" in done.stderr
     assert target.read_text() == src and sorted(os.listdir(tmp_path)) == ["deploy.yaml"]
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("unbuffered", [False, True], ids=["buffered", "PYTHONUNBUFFERED"])
+@pytest.mark.parametrize("command", [["rules"], ["rule", "CS401"], ["config"], ["webhook", "manifests"],
+                                     ["explain-cold-start", str(FIXTURES / "CS401")]], ids=" ".join)
+def test_every_command_whose_output_the_disk_refuses_says_so_once(tmp_path, command, unbuffered):
+    """Not only `check`: any command's standard output refused midway was a traceback, or — the
+    webhook's manifests — a truncated YAML with exit 0. Now one line and exit 2."""
+    target = tmp_path / "out"
+    with open(target, "w") as fh:
+        full = _limited(10**9, *command, stdout=fh, unbuffered=unbuffered)
+    assert full.returncode in (0, 1) and full.stderr == "", full.stderr
+    size = target.stat().st_size
+    assert size > 300
+    with open(target, "w") as fh:
+        done = _limited(size - 1, *command, stdout=fh, unbuffered=unbuffered)
+    assert (done.returncode, done.stderr) == (2, "cslint: error: cannot write to standard output: File too large\n")
+
+
+def test_docs_the_disk_refuses_is_one_error_and_no_half_page(tmp_path):
+    out = tmp_path / "rules.md"
+    done = _limited(1000, "docs", "--output", str(out))
+    assert (done.returncode, done.stderr) == (2, f"cslint: error: cannot write {out}: File too large\n")
+    assert not out.exists()
