@@ -143,6 +143,11 @@ def with_online_inspection(settings: Settings, sources: list[Any], opts: Mapping
     return _with_extra(settings, IMAGE_INFO_KEY, MappingProxyType(infos))
 
 
+def inspected(settings: Settings) -> bool:
+    """Whether `--online` inspected anything: rules ask before walking an object for references."""
+    return bool(settings.get_extra(IMAGE_INFO_KEY))
+
+
 def image_info(settings: Settings, image: str) -> Any:
     """What `--online` found for `image` (None when offline or when it could not be inspected)."""
     infos = settings.get_extra(IMAGE_INFO_KEY)

@@ -41,7 +41,7 @@ No fix: the artifact has to be re-pushed (and then pinned again, CS104).
 from typing import Iterator
 
 from cslint.model import Lever, RuleMeta, Scope, Severity, Violation
-from cslint.prepare import image_info
+from cslint.prepare import image_info, inspected
 from cslint.quantity import human_size
 from cslint.settings import Settings
 from cslint.weights import model_references
@@ -53,6 +53,8 @@ META = RuleMeta(code="CS212", name="model-layers-gzip", lever=Lever.WEIGHTS, sev
 
 
 def check(obj: K8sObject, settings: Settings) -> Iterator[Violation]:
+    if not inspected(settings):  # offline (the default): no walk over every object's volumes
+        return
     for ref, written, path in model_references(obj):
         info = image_info(settings, ref)
         if info is None or not info.gzip_layers:
