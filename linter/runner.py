@@ -212,9 +212,17 @@ def _is_stdin(src: SourceText, opts: dict[str, Any]) -> bool:
 
 
 def _write_stdout(text: str, bom: bool) -> None:
-    sys.stdout.flush()
-    sys.stdout.buffer.write((b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8"))
-    sys.stdout.buffer.flush()
+    """The fixed text of `cslint --fix -` (a filter): a refused write is `StdoutError`, one line
+    and exit 2, like a refused report."""
+    from .cli import StdoutError
+    try:
+        sys.stdout.flush()
+        sys.stdout.buffer.write((b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8"))
+        sys.stdout.buffer.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise StdoutError(exc.errno, exc.strerror or str(exc)) from None
 
 
 def _lint_as(linter: Linter, src: SourceText, text: str) -> FileResult:

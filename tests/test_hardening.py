@@ -572,3 +572,20 @@ def test_docs_the_disk_refuses_is_one_error_and_no_half_page(tmp_path):
     done = _limited(1000, "docs", "--output", str(out))
     assert (done.returncode, done.stderr) == (2, f"cslint: error: cannot write {out}: File too large\n")
     assert not out.exists()
+
+
+@pytest.mark.parametrize("unbuffered", [False, True], ids=["buffered", "PYTHONUNBUFFERED"])
+def test_a_fix_filter_whose_stdout_the_disk_refuses_says_so(tmp_path, unbuffered):
+    """`cslint --fix - < in.yaml > out.yaml`: the fixed text refused midway is an error (exit 2),
+    not a traceback and not a truncated manifest with exit 0."""
+    import subprocess
+    src = next(p for p in sorted((FIXTURES / "CS402").glob("*.yaml"))).read_text()
+    target = tmp_path / "fixed.yaml"
+    env = dict(os.environ, PYTHONUNBUFFERED="1") if unbuffered else {
+        k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    with open(target, "w") as out:
+        done = subprocess.run([sys.executable, "-c", _FSIZE, str(len(src) // 2), "--fix", "-"], input=src,
+                              stdout=out, stderr=subprocess.PIPE, text=True, timeout=120, env=env)
+    assert done.returncode == 2, done.stderr
+    assert "cslint: error: cannot write to standard output: File too large\n" in done.stderr
+    assert "Traceback" not in done.stderr
