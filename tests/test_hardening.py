@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from refused_writes import run_limited
 
 from cslint.cli import main
 from cslint.documents import parse_documents
@@ -478,28 +479,6 @@ def test_file_growing_past_its_stat_size_is_read_whole(tmp_path, monkeypatch):
 
 # --- writes the OS refuses (a full disk, simulated by RLIMIT_FSIZE in a child process) ----------
 
-_FSIZE = """
-import resource, signal, sys
-limit = int(sys.argv[1])
-signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG instead
-resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
-sys.argv = ["cslint", *sys.argv[2:]]
-from cslint.cli import run_and_exit
-run_and_exit()
-"""
-
-
-def _limited(limit: int, *args: str, stdout=None, unbuffered: bool | None = None):
-    import subprocess
-    env = dict(os.environ)
-    if unbuffered is not None:
-        env.pop("PYTHONUNBUFFERED", None)
-        if unbuffered:
-            env["PYTHONUNBUFFERED"] = "1"
-    return subprocess.run([sys.executable, "-c", _FSIZE, str(limit), *args], stdout=stdout or subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True, timeout=120, env=env)
-
-
 def _fixtures_report(fmt: str) -> bytes:
     return CliRunner().invoke(main, ["--output-format", fmt, str(FIXTURES)]).stdout_bytes
 
@@ -514,10 +493,10 @@ def test_a_report_file_the_disk_refuses_is_one_error_and_no_half_report(tmp_path
     size = len(_fixtures_report("sarif"))
     limit = 1000 if short_by == "most" else size - 1
     out = tmp_path / "cslint.sarif"
-    done = _limited(limit, "--output-format", "sarif", "-o", str(out), str(FIXTURES))
+    done = run_limited(limit, "--output-format", "sarif", "-o", str(out), str(FIXTURES))
     assert done.returncode == 2 and not out.exists()
     assert done.stderr == f"cslint: error: cannot write the report to {out}: File too large\n"
-    done = _limited(size, "--output-format", "sarif", "-o", str(out), str(FIXTURES))  # room enough
+    done = run_limited(size, "--output-format", "sarif", "-o", str(out), str(FIXTURES))  # room enough
     assert done.returncode == 1 and out.stat().st_size == size
 
 
@@ -530,7 +509,7 @@ def test_stdout_the_disk_refuses_is_an_error_not_a_truncated_success(tmp_path, s
     size = len(_fixtures_report("json"))
     target = tmp_path / "report.json"
     with open(target, "w") as fh:
-        done = _limited(1000 if short_by == "most" else size - 1, "--output-format", "json", str(FIXTURES),
+        done = run_limited(1000 if short_by == "most" else size - 1, "--output-format", "json", str(FIXTURES),
                         stdout=fh, unbuffered=unbuffered)
     assert done.returncode == 2
     assert done.stderr == "cslint: error: cannot write the report to standard output: File too large\n"
@@ -543,7 +522,7 @@ def test_a_fix_the_disk_refuses_leaves_the_file_as_it_was(tmp_path):
         else next(p for p in sorted((FIXTURES / "CS402").glob("*.yaml"))).read_text()
     target = tmp_path / "deploy.yaml"
     target.write_text(src)
-    done = _limited(len(src) + 1, "--fix", str(target))  # the fixed text is longer than the original
+    done = run_limited(len(src) + 1, "--fix", str(target))  # the fixed text is longer than the original
     assert done.returncode == 2, done.stderr
     assert f"cslint: error: {target}: cannot write: File too large" in done.stderr
     assert target.read_text() == src and sorted(os.listdir(tmp_path)) == ["deploy.yaml"]
@@ -558,18 +537,18 @@ def test_every_command_whose_output_the_disk_refuses_says_so_once(tmp_path, comm
     webhook's manifests — a truncated YAML with exit 0. Now one line and exit 2."""
     target = tmp_path / "out"
     with open(target, "w") as fh:
-        full = _limited(10**9, *command, stdout=fh, unbuffered=unbuffered)
+        full = run_limited(10**9, *command, stdout=fh, unbuffered=unbuffered)
     assert full.returncode in (0, 1) and full.stderr == "", full.stderr
     size = target.stat().st_size
     assert size > 300
     with open(target, "w") as fh:
-        done = _limited(size - 1, *command, stdout=fh, unbuffered=unbuffered)
+        done = run_limited(size - 1, *command, stdout=fh, unbuffered=unbuffered)
     assert (done.returncode, done.stderr) == (2, "cslint: error: cannot write to standard output: File too large\n")
 
 
 def test_docs_the_disk_refuses_is_one_error_and_no_half_page(tmp_path):
     out = tmp_path / "rules.md"
-    done = _limited(1000, "docs", "--output", str(out))
+    done = run_limited(1000, "docs", "--output", str(out))
     assert (done.returncode, done.stderr) == (2, f"cslint: error: cannot write {out}: File too large\n")
     assert not out.exists()
 
@@ -578,14 +557,10 @@ def test_docs_the_disk_refuses_is_one_error_and_no_half_page(tmp_path):
 def test_a_fix_filter_whose_stdout_the_disk_refuses_says_so(tmp_path, unbuffered):
     """`cslint --fix - < in.yaml > out.yaml`: the fixed text refused midway is an error (exit 2),
     not a traceback and not a truncated manifest with exit 0."""
-    import subprocess
     src = next(p for p in sorted((FIXTURES / "CS402").glob("*.yaml"))).read_text()
     target = tmp_path / "fixed.yaml"
-    env = dict(os.environ, PYTHONUNBUFFERED="1") if unbuffered else {
-        k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
     with open(target, "w") as out:
-        done = subprocess.run([sys.executable, "-c", _FSIZE, str(len(src) // 2), "--fix", "-"], input=src,
-                              stdout=out, stderr=subprocess.PIPE, text=True, timeout=120, env=env)
+        done = run_limited(len(src) // 2, "--fix", "-", input=src, stdout=out, unbuffered=unbuffered)
     assert done.returncode == 2, done.stderr
     assert "cslint: error: cannot write to standard output: File too large\n" in done.stderr
     assert "Traceback" not in done.stderr

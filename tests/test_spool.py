@@ -10,6 +10,7 @@ from cslint import objectset, results, runner, spool
 from cslint.cli import main
 from cslint.engine import Linter
 from cslint.model import Finding, Severity
+from refused_writes import run_limited
 
 ROOT = Path(__file__).resolve().parent.parent
 FORMATS = ["text", "json", "sarif", "github", "junit"]
@@ -156,33 +157,14 @@ def test_no_usable_temporary_directory_keeps_everything_in_memory(monkeypatch):
     assert "Traceback" not in result.stderr
 
 
-_FSIZE_DRIVER = """
-import resource, signal, sys
-from cslint import objectset, results, spool
-from cslint.cli import main
-limit = int(sys.argv[1])
-if limit:  # writes past `limit` bytes into any regular file fail with EFBIG, as a full disk would
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
-spool.IN_MEMORY = results.IN_MEMORY_FILES = objectset.IN_MEMORY_CHARS = 0
-main(sys.argv[2:])
-"""
-
-
 @pytest.mark.parametrize("jobs", ["1", "2"])
 @pytest.mark.parametrize("limit", [3_000, 40_000, 300_000])
 def test_the_os_refusing_a_spool_write_midway_changes_no_report(jobs, limit):
     """The spool's file hits a real size limit (RLIMIT_FSIZE: the kernel refuses the write, in the
     middle of a record, as ENOSPC would): nothing written before is lost, that record and later
     ones stay in memory, and the report is the one a run without a limit gives."""
-    import subprocess
-    import sys
     args = ["--output-format", "json", "-j", jobs, str(ROOT / "fixtures")]
-
-    def run(lim: int) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-c", _FSIZE_DRIVER, str(lim), *args], capture_output=True,
-                              text=True, timeout=300)
-    expected, limited = run(0), run(limit)
+    expected, limited = run_limited(0, *args, spill=True), run_limited(limit, *args, spill=True)
     assert "Traceback" not in limited.stderr, limited.stderr[-2000:]
     assert (limited.returncode, limited.stdout) == (expected.returncode, expected.stdout)
     assert "cannot use a temporary file (File too large)" in limited.stderr
