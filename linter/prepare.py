@@ -70,7 +70,7 @@ def _with_extra(settings: Settings, key: str, value: Any) -> Settings:
     return settings.with_(extra=kept + ((key, value),))
 
 
-# --- online image inspection (CS210 / CS211) -------------------------------------------
+# --- online image inspection (CS210 / CS211 / CS212) -------------------------------
 
 def online_references(sources: Iterable[Any]) -> list[str]:
     """Every distinct, parseable container image and OCI model artifact (modelcar, image volume;

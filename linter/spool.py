@@ -59,8 +59,8 @@ class Spool:
         Unbuffered, at an explicit offset: the OS takes or refuses every byte here, so a record
         reported written is on disk. (A buffered file accepted a record into its buffer and
         failed at the next flush, inside a later write or a read: the record was lost and the
-        run ended with an internal error.) A refused record leaves bytes past `_end`, which no
-        offset names and the next record overwrites."""
+        run ended with an internal error.) A refused record may leave bytes past `_end`, which no
+        offset names; after a refusal the spool writes nothing more."""
         if self.error is not None:
             return None
         try:
