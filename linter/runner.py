@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import sys
 from functools import partial
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, Callable, TextIO
 
 import click
 
@@ -89,21 +89,21 @@ def _lint_fix_report(linter: Linter, sources: list[SourceText | PendingSource], 
     out = sys.stderr if filtering else _open_output(opts.get("output_file"))
     if not opts.get("diff") or fmt != "text" or not fixing:
         _write_report(out, opts.get("output_file") if out not in (sys.stdout, sys.stderr) else None,
-                      lambda to: report(fmt, results, settings, to, show_source=opts.get("show_source"),
-                                        statistics=opts.get("statistics")))
+                      partial(report, fmt, results, settings, out, show_source=opts.get("show_source"),
+                              statistics=opts.get("statistics")))
     elif out not in (sys.stdout, sys.stderr):
         out.close()
     return results, write_errors, changed
 
 
-def _write_report(out: TextIO, path: str | None, write: Any) -> None:
+def _write_report(out: TextIO, path: str | None, write: Callable[[], None]) -> None:
     """Write the report and flush it here, where a refused write (a full disk, a file size limit)
     is one clear error and exit 2 — not a crash, and not a truncated report that exits 0 because
     the interpreter's last flush failed unnoticed. A partial `--output-file` is removed: CI must
     not read half a SARIF as the whole. A reader that left (`| head`) is not an error here."""
     try:
         try:
-            write(out)
+            write()
             out.flush()
         finally:
             if path is not None:
