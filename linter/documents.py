@@ -192,7 +192,9 @@ class Chunk:
 
 
 def split_chunks(text: str) -> list[Chunk]:
-    """Cut at document markers; comment-only text before the first marker joins the next chunk."""
+    """Cut at document markers. Comment-only text that opens no document (before the first
+    marker, or after a `...`) joins the next chunk; one that opens with `---` is a document of
+    its own, an empty one (Helm renders a template that yields only comments as one)."""
     cuts = [0]
     for start, marker in _markers(text):
         if marker == "---":
@@ -211,7 +213,7 @@ def split_chunks(text: str) -> list[Chunk]:
             continue
         piece = text[a:b]
         start = a if pending_start is None else pending_start
-        if _has_content(piece) or b == len(text):
+        if _has_content(piece) or b == len(text) or _opens_document(piece):
             chunks.append(Chunk(text[start:b], start, text.count("\n", 0, start)))
             pending_start = None
         else:
@@ -232,6 +234,10 @@ def _markers(text: str) -> list[tuple[int, str]]:
                 found.append((i, marker))
             i = text.find(marker, i + 1)
     return sorted(found)
+
+
+def _opens_document(piece: str) -> bool:
+    return piece.startswith("---") and (len(piece) == 3 or piece[3] in " \t\r\n")
 
 
 def _has_content(piece: str) -> bool:

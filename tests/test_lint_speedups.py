@@ -31,6 +31,21 @@ def test_marker_search_on_the_edge_cases() -> None:
     assert [c.text for c in split_chunks("a: 1\n---\nb: 2\n...\n# tail\n")] == ["a: 1\n", "---\nb: 2\n...\n", "# tail\n"]
 
 
+def test_a_comment_only_document_opened_by_a_marker_stays_its_own_document() -> None:
+    """Helm renders a template that yields only comments as `---` plus its `# Source:` line: an
+    empty document. Joined to the next chunk, that chunk held two documents and became CS000."""
+    import yaml
+    for text in ("---\n# Source: a.yaml\n---\n# Source: b.yaml\nkind: ConfigMap\n",
+                 "---\n---\nkind: ConfigMap\n", "--- # c\n---\nkind: ConfigMap\n",
+                 "# lead\n---\nkind: ConfigMap\n", "a: 1\n...\n# tail\n---\nb: 2\n"):
+        chunks = split_chunks(text)
+        assert "".join(c.text for c in chunks) == text
+        per_chunk = [list(yaml.safe_load_all(c.text)) for c in chunks]
+        assert all(len(docs) == 1 for docs in per_chunk), text
+        assert [d for docs in per_chunk for d in docs] == list(yaml.safe_load_all(text)), text
+    assert [c.text for c in split_chunks("# lead\n---\nkind: ConfigMap\n")] == ["# lead\n---\nkind: ConfigMap\n"]
+
+
 def test_format_bytes_is_the_same_for_equal_numbers_of_any_type() -> None:
     assert format_bytes(2**34) == format_bytes(Fraction(2**34)) == "16Gi"
     assert format_bytes(Fraction(3, 2)) == "1.5"  # cached per value: the int and the Fraction agree
