@@ -9,7 +9,7 @@ from .model import Lever
 from .registries import registry_location
 from .runtime import memory_limit, probe_budget, shm_of
 from .warmbuffer import COMPUTE_CLASS_LABEL, AcceleratedEngine, WarmBuffer, node_selector, serves
-from .weights import env_true, has_persistent_mount, hf_cache_dirs, model_source, vllm_cache_root
+from .weights import has_persistent_mount, hub_offline, hf_cache_dirs, model_source, vllm_cache_root
 from .workloads import ACCELERATOR_RESOURCES, Container
 
 _SOURCES = {"hub": "the Hugging Face Hub", "local": "a local path", "oci": "an OCI image (modelcar)",
@@ -34,8 +34,8 @@ def _weights(c: Container) -> list[str]:
         for d in hf_cache_dirs(c):
             kept = "on a persistent volume" if has_persistent_mount(c, d) else "not on a persistent volume"
             facts.append(f"Hub cache {d} is {kept}")
-        if env_true(c.env_value("HF_HUB_OFFLINE")):
-            facts.append("HF_HUB_OFFLINE is on")
+        if hub_offline(c):
+            facts.append("Hugging Face offline mode is on")
     fmt = _flag(c, "load-format")
     facts.append(f"--load-format {fmt}" if fmt else "load format: vLLM default (auto)")
     return facts

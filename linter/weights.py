@@ -26,6 +26,9 @@ class ModelSource:
     ref: str | None
     path: str | None = None  # JSON pointer of where the model is named
     span: tuple[int, int] | None = None
+    # named by a storage URI of the owner (KServe): its storage initializer, not the engine,
+    # fetches the weights into the pod, so the engine's own offline mode does not stop it
+    fetched_for_engine: bool = False
 
 
 def classify_model(ref: str) -> str:
@@ -55,7 +58,7 @@ def model_source(c: Container) -> ModelSource:
             kind = "unknown"
         if kind != "hub" and uri.startswith(("pvc://",)):
             kind = "local"
-        return ModelSource(kind, uri, owner.at(*path))
+        return ModelSource(kind, uri, owner.at(*path), fetched_for_engine=True)
     args = c.engine_args
     if args is None:
         return ModelSource("unknown", None)
@@ -85,6 +88,18 @@ def _storage_uri(data: dict) -> tuple[str, tuple[str, ...]] | None:
 
 def env_true(value: str | None) -> bool:
     return value is not None and value.strip().lower() in TRUE_VALUES
+
+
+def hub_offline(c: Container) -> bool | None:
+    """Whether huggingface_hub runs offline, as it decides: `HF_HUB_OFFLINE or
+    TRANSFORMERS_OFFLINE` is true (an unset or empty HF_HUB_OFFLINE defers to its alias, any other
+    value wins: "0" keeps the Hub online). None when a `valueFrom` decides, or `envFrom` may."""
+    for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
+        entry = c.env.get(name)
+        if entry is None or entry[1] == "":
+            continue
+        return None if entry[1] is None else env_true(entry[1])
+    return None if c.has_env_from else False
 
 
 def home_dir(c: Container) -> str:

@@ -1,6 +1,8 @@
 """## What it does
 Checks that an engine container runs Hugging Face fully offline: `HF_HUB_OFFLINE` set to a true
-value (`1`, `ON`, `YES`, `TRUE`) and `TRANSFORMERS_OFFLINE` set.
+value (`1`, `ON`, `YES`, `TRUE`) and `TRANSFORMERS_OFFLINE` too. huggingface_hub reads the
+second as an alias of the first, so `TRANSFORMERS_OFFLINE` alone is offline and passes; older
+transformers releases read only `TRANSFORMERS_OFFLINE`, so `HF_HUB_OFFLINE` alone is reported.
 
 ## Why it matters for cold start
 Online, every start asks the Hub for the model's file list and revisions before loading anything
@@ -34,7 +36,7 @@ from typing import Iterator
 from cslint.model import Applicability, Fix, FixAvailability, Lever, RuleMeta, Scope, Severity, Violation
 from cslint.patches import set_env_ops
 from cslint.settings import Settings
-from cslint.weights import env_true, model_source, weights_are_local
+from cslint.weights import env_true, hub_offline, model_source, weights_are_local
 from cslint.workloads import Container
 
 META = RuleMeta(code="CS101", name="hf-offline-unset", lever=Lever.WEIGHTS, severity=Severity.WARNING,
@@ -43,22 +45,32 @@ META = RuleMeta(code="CS101", name="hf-offline-unset", lever=Lever.WEIGHTS, seve
 
 
 def check(c: Container, settings: Settings) -> Iterator[Violation]:
+    offline = hub_offline(c)
+    if offline is None:
+        return  # a valueFrom decides, or envFrom may: do not guess
     hub, tf = c.env.get("HF_HUB_OFFLINE"), c.env.get("TRANSFORMERS_OFFLINE")
-    hub_ok = hub is not None and (hub[1] is None or env_true(hub[1]))  # valueFrom: cannot know
-    tf_ok = tf is not None
-    if hub_ok and tf_ok:
+    tf_on = tf is not None and env_true(tf[1])
+    if offline and (tf_on or hub is None or not env_true(hub[1])):
+        return  # both on, or offline through TRANSFORMERS_OFFLINE, which every release reads
+    env_path = c.at("env") if "env" in c.data else c.pointer
+    if offline:  # through HF_HUB_OFFLINE alone
+        wrong = "is not set" if tf is None else f"is {tf[1]!r}"
+        path = c.at("env", tf[0], "value") if tf is not None else env_path
+        yield Violation(f"TRANSFORMERS_OFFLINE {wrong}: huggingface_hub is offline, but transformers releases "
+                        f"that read only TRANSFORMERS_OFFLINE (4.31 among them) still ask the Hub — set "
+                        f'TRANSFORMERS_OFFLINE: "1"', path, _alias_fix(c))
         return
-    if c.has_env_from and (hub is None or tf is None) and not (hub and not hub_ok):
-        return  # may come from the ConfigMap/Secret: do not guess
-    problems = []
-    if hub is None:
-        problems.append("HF_HUB_OFFLINE is not set")
-    elif not hub_ok:
-        problems.append(f"HF_HUB_OFFLINE is {hub[1]!r}")
-    if not tf_ok:
-        problems.append("TRANSFORMERS_OFFLINE is not set")
-    path = c.at("env", hub[0], "value") if hub is not None and not hub_ok else (c.at("env") if "env" in c.data else c.pointer)
     fix = _fix(c)
+    problems = []
+    for name, entry in (("HF_HUB_OFFLINE", hub), ("TRANSFORMERS_OFFLINE", tf)):
+        if entry is None or entry[1] == "":
+            problems.append(f"{name} is not set")
+        elif not env_true(entry[1]):
+            problems.append(f"{name} is {entry[1]!r}")
+    if hub is not None and hub[1] and tf_on:
+        problems[0] += " (it wins over TRANSFORMERS_OFFLINE)"
+    wrong = hub if hub is not None and hub[1] else tf if tf is not None and tf[1] else None
+    path = c.at("env", wrong[0], "value") if wrong is not None else env_path
     then = "" if fix is not None else "mount the weights locally (CS102), then "
     yield Violation(f"{' and '.join(problems)}: every start asks the Hugging Face Hub before loading — "
                     f'{then}set HF_HUB_OFFLINE: "1" and TRANSFORMERS_OFFLINE: "1"', path, fix)
@@ -74,3 +86,9 @@ def _fix(c: Container) -> Fix | None:
     ops = tuple(set_env_ops(c, {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}))
     return Fix(Applicability.SAFE if local else Applicability.UNSAFE, ops,
                'Set HF_HUB_OFFLINE="1" and TRANSFORMERS_OFFLINE="1"')
+
+
+def _alias_fix(c: Container) -> Fix:
+    """The Hub is offline already: the alias changes nothing but what older transformers read."""
+    return Fix(Applicability.SAFE, tuple(set_env_ops(c, {"TRANSFORMERS_OFFLINE": "1"})),
+               'Set TRANSFORMERS_OFFLINE="1"')

@@ -2,7 +2,9 @@
 Finds engines whose model is a Hugging Face Hub id (or `hf://` URI) with no persistent local
 source for the weights: no modelcar (`oci://` storageUri), no PersistentVolumeClaim, image or
 read-only CSI volume at the model path or the HF cache (`--download-dir`, `HF_HUB_CACHE`,
-`HF_HOME`). An `emptyDir` there does not count: it is empty again after every wake.
+`HF_HOME`). An `emptyDir` there does not count: it is empty again after every wake. A KServe
+`storageUri: hf://…` is always reported: the storage initializer downloads it into the pod's
+`/mnt/models` at every start, whatever is mounted at the HF cache.
 
 ## Why it matters for cold start
 A 70 GB model downloaded on every scale-from-zero costs minutes per wake, multiplied by every
@@ -35,6 +37,11 @@ META = RuleMeta(code="CS102", name="weights-downloaded-at-start", lever=Lever.WE
 def check(c: Container, settings: Settings) -> Iterator[Violation]:
     src = model_source(c)
     if src.kind != "hub":
+        return
+    if src.fetched_for_engine:  # the storage initializer fetches it into the pod: a cache mount does not help
+        yield Violation(f"model {src.ref!r} is downloaded from the Hugging Face Hub by KServe's storage initializer "
+                        "on every cold start — name an OCI modelcar (oci://…) or a volume (pvc://…) instead",
+                        src.path or c.pointer)
         return
     if any(has_persistent_mount(c, d) for d in hf_cache_dirs(c)):
         return

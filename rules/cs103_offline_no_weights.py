@@ -1,6 +1,8 @@
 """## What it does
-Finds engines that run Hugging Face offline (`HF_HUB_OFFLINE` true) while the model is a Hub id
-and nothing is mounted where the HF cache is.
+Finds engines that run Hugging Face offline (`HF_HUB_OFFLINE` true, or `TRANSFORMERS_OFFLINE`
+true with `HF_HUB_OFFLINE` unset: huggingface_hub reads the second as an alias of the first) while
+the model is a Hub id in the engine's arguments and nothing is mounted where the HF cache is. A
+KServe `storageUri: hf://…` is fetched by the storage initializer, not the engine: not this rule's.
 
 ## Why it matters for cold start
 Offline mode forbids the download the engine needs: the pod fails at startup, every time, and a
@@ -22,7 +24,7 @@ from typing import Iterator
 
 from cslint.model import Lever, RuleMeta, Scope, Severity, Violation
 from cslint.settings import Settings
-from cslint.weights import env_true, hf_cache_dirs, model_source
+from cslint.weights import hf_cache_dirs, hub_offline, model_source
 from cslint.workloads import Container
 
 META = RuleMeta(code="CS103", name="offline-without-local-weights", lever=Lever.WEIGHTS, severity=Severity.ERROR,
@@ -31,13 +33,18 @@ META = RuleMeta(code="CS103", name="offline-without-local-weights", lever=Lever.
 
 
 def check(c: Container, settings: Settings) -> Iterator[Violation]:
-    if not env_true(c.env_value("HF_HUB_OFFLINE")):
+    if not hub_offline(c):
         return
     src = model_source(c)
-    if src.kind != "hub":
+    if src.kind != "hub" or src.fetched_for_engine:
         return
     if any(c.mount_covering(d) is not None for d in hf_cache_dirs(c)):
         return
-    yield Violation(f"HF_HUB_OFFLINE is on but model {src.ref!r} is a Hub id and nothing is mounted at the "
+    yield Violation(f"Hugging Face offline mode is on ({_offline_by(c)}) but model {src.ref!r} is a Hub id and nothing is mounted at the "
                     f"HF cache ({hf_cache_dirs(c)[-1]}): startup will fail — mount the weights there",
                     src.path or c.pointer, span=src.span)
+
+
+def _offline_by(c: Container) -> str:
+    hub = c.env_value("HF_HUB_OFFLINE")
+    return f"HF_HUB_OFFLINE={hub}" if hub else f"TRANSFORMERS_OFFLINE={c.env_value('TRANSFORMERS_OFFLINE')}"
