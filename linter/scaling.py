@@ -3,7 +3,7 @@
 Facts (shared/reference/domain.md §2.2, §3): KServe defaults to Knative mode when the
 deploymentMode annotation is absent and writes min-scale from `minReplicas` (1 when unset),
 overriding hand-written min-scale annotations; Standard mode scales to zero only with KEDA;
-Knative's own min-scale defaults to 0 under KPA; KEDA's minReplicaCount defaults to 0 and its
+Knative's own min-scale defaults to 0 under its KPA class, the only one that scales to zero; KEDA's minReplicaCount defaults to 0 and its
 `idleReplicaCount` (which only supports 0) scales an idle target to zero whatever the minimum.
 
 Some of these facts live in other objects (a KEDA ScaledObject in another file), so the engine
@@ -24,6 +24,9 @@ KSERVE_MODE = "serving.kserve.io/deploymentMode"
 KSERVE_AUTOSCALER = "serving.kserve.io/autoscalerClass"
 KNATIVE_MIN_SCALE = "autoscaling.knative.dev/min-scale"
 KNATIVE_MIN_SCALE_OLD = "autoscaling.knative.dev/minScale"
+# min-scale's default is "0 if scale-to-zero is enabled and class KPA is used, 1 otherwise"
+KNATIVE_CLASS = "autoscaling.knative.dev/class"
+KNATIVE_KPA = "kpa.autoscaling.knative.dev"
 KEDA_GROUP = "keda.sh"
 
 TargetKey = tuple[str | None, str, str]  # (namespace, kind, name); no namespace is one shared namespace
@@ -115,6 +118,8 @@ def scale_to_zero_reason(obj: K8sObject, template: PodTemplate | None = None,
         meta = as_dict(as_dict(spec.get("template")).get("metadata"))
         ann = as_dict(meta.get("annotations"))
         value = ann.get(KNATIVE_MIN_SCALE, ann.get(KNATIVE_MIN_SCALE_OLD))
+        if str(ann.get(KNATIVE_CLASS, KNATIVE_KPA)) != KNATIVE_KPA:
+            return None  # only the KPA class scales to zero (the HPA class keeps one replica)
         if _int(value, 0) != 0:
             return None
         return "Knative min-scale is 0" if value is not None else "Knative min-scale is unset (0 under KPA)"
