@@ -101,8 +101,10 @@ def effective_pull_policy(image: str, explicit: object) -> str:
 
 
 def image_mentions(image: str, word: str) -> bool:
-    """True when the repository or the tag mentions `word` (not the registry host)."""
+    """True when the image's name (the repository's last part) or its tag mentions `word`; not
+    the registry host, nor a namespace: `ghcr.io/vllm-project/semantic-router/extproc` is a
+    router of the vLLM project, not a vLLM engine."""
     ref = parse_image(image)
     if ref is None:
         return isinstance(image, str) and word in image.lower()
-    return word in ref.repository.lower() or word in (ref.tag or "").lower()
+    return word in ref.repository.rsplit("/", 1)[-1].lower() or word in (ref.tag or "").lower()
