@@ -95,6 +95,18 @@ class EngineArgs:
     def has(self, name: str) -> bool:
         return bool(self.all(name))
 
+    @property
+    def reads_config_file(self) -> bool:
+        """`--config FILE` as two words: vLLM then reads engine arguments from the file (the
+        command line wins over it); `--config=FILE` is ignored (CS5xx)."""
+        return any(not f.inline and f.value is not None for f in self.config_files)
+
+    @property
+    def eager(self) -> bool:
+        """`--enforce-eager` or `-O0`: no torch.compile and no CUDA graphs."""
+        level = self.get("optimization-level")
+        return self.has("enforce-eager") or (level is not None and (level.value_text or "").strip() == "0")
+
     def scalar(self, path: str) -> str | None:
         """The original string value of a scalar holding tokens (before any expansion)."""
         for p, text in self.scalars:

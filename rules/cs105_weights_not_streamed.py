@@ -46,7 +46,8 @@ def check(c: Container, settings: Settings) -> Iterator[Violation]:
         yield Violation(f"weights load with --load-format {value}: use runai_streamer to stream safetensors "
                         "concurrently into GPU memory", tok.path, span=tok.span)
     else:
-        yield Violation("weights load with the default loader: add --load-format runai_streamer to stream "
+        note = " (unless the --config file sets it: cslint does not read it)" if args.reads_config_file else ""
+        yield Violation(f"weights load with the default loader{note}: add --load-format runai_streamer to stream "
                         "safetensors concurrently into GPU memory", _args_path(c))
 
 

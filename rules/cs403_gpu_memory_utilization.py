@@ -21,6 +21,8 @@ args: ["--gpu-memory-utilization", "0.8"]
 
 ## Fix safety
 Safe: sets the value to the ceiling in place, in the form it was written, or adds the flag.
+Unsafe when the flag is missing and `--config FILE` is given: the file may set the value, and a
+flag on the command line overrides it.
 When `--kv-cache-memory-bytes` is set the utilization is ignored and the rule is silent.
 """
 from typing import Iterator
@@ -43,8 +45,11 @@ def check(c: Container, settings: Settings) -> Iterator[Violation]:
     text = f"{ceiling:g}"
     flag = args.get("gpu-memory-utilization")
     if flag is None:
-        note = " (a --config file may set it; cslint does not read it)" if args.config_files else ""
-        fix = Fix(Applicability.SAFE, tuple(append_flags_ops(args, ["--gpu-memory-utilization", text])),
+        # the command line beats the file: adding the flag would override what the file sets
+        in_file = args.reads_config_file
+        note = " (unless the --config file sets it: cslint does not read it)" if in_file else ""
+        fix = Fix(Applicability.UNSAFE if in_file else Applicability.SAFE,
+                  tuple(append_flags_ops(args, ["--gpu-memory-utilization", text])),
                   f"Add --gpu-memory-utilization {text}")
         yield Violation(f"--gpu-memory-utilization is not set, so vLLM takes 0.9 (0.92 from v0.20) of VRAM and "
                         f"starves startup{note} — set --gpu-memory-utilization {text}", _anchor(c, args), fix)

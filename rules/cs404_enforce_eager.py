@@ -59,9 +59,7 @@ def check(c: Container, settings: Settings) -> Iterator[Violation]:
         return
     goal, why = resolve_goal(c, settings)
     eager = args.all("enforce-eager")
-    level = args.get("optimization-level")
-    o0 = level is not None and (level.value_text or "").strip() == "0"
-    if goal == "cold-start" and not eager and not o0:
+    if goal == "cold-start" and not args.eager:
         fix = Fix(Applicability.UNSAFE, tuple(append_flags_ops(args, ["--enforce-eager"])), "Add --enforce-eager")
         anchor = args.tokens[0].path if args.tokens else c.pointer
         yield Violation(f"goal is cold-start ({why}) but the engine compiles and captures CUDA graphs at every "

@@ -1,7 +1,8 @@
 """## What it does
 Checks that the engine's cache root — `VLLM_CACHE_ROOT`, else `$XDG_CACHE_HOME/vllm`, else
 `$HOME/.cache/vllm` (`/root/.cache/vllm` by default) — is on a writable persistent volume
-(a PersistentVolumeClaim, or NFS/CSI/hostPath storage).
+(a PersistentVolumeClaim, or NFS/CSI/hostPath storage). An engine run eager (`--enforce-eager`
+or `-O0`) compiles nothing and passes.
 
 ## Why it matters for cold start
 vLLM stores torch.compile and Inductor artifacts there. On the container filesystem or an
@@ -41,8 +42,8 @@ WRITABLE_PERSISTENT = ("persistentVolumeClaim", "nfs", "csi", "hostPath")
 
 
 def check(c: Container, settings: Settings) -> Iterator[Violation]:
-    if c.engine_args is None:
-        return
+    if c.engine_args is None or c.engine_args.eager:
+        return  # eager: nothing is compiled, nothing to keep
     root = vllm_cache_root(c)
     found = c.mount_covering(root)
     claim = {"claimName": settings.cache_claim}

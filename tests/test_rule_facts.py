@@ -1,0 +1,81 @@
+"""Rules against the cited facts they encode (shared/reference/domain.md): messages, fix
+applicability and the cases an audit against the reference found wrong."""
+from __future__ import annotations
+
+import textwrap
+
+from cslint.engine import Linter
+from cslint.model import Applicability
+from cslint.settings import Settings
+from cslint.sources import SourceText
+
+
+def findings(text: str, *codes: str) -> list:
+    results = Linter(Settings(select=codes)).lint_sources([SourceText("t.yaml", textwrap.dedent(text))])
+    return [f for r in results for f in r.findings]
+
+
+def pod(args: str, env: str = "[]") -> str:
+    return f"""\
+        apiVersion: v1
+        kind: Pod
+        metadata: {{name: p}}
+        spec:
+          containers:
+            - name: vllm
+              image: vllm/vllm-openai:v0.11.0
+              args: {args}
+              env: {env}
+        """
+
+
+def test_transformers_offline_is_an_alias_huggingface_hub_reads():
+    """§1.7: HF_HUB_OFFLINE = _is_true(HF_HUB_OFFLINE or TRANSFORMERS_OFFLINE)."""
+    assert findings(pod('["/models/m"]', '[{name: TRANSFORMERS_OFFLINE, value: "1"}]'), "CS101") == []
+    offline_by_alias = findings(pod('["Qwen/Qwen3-8B"]', '[{name: TRANSFORMERS_OFFLINE, value: "1"}]'), "CS103")
+    assert [f.message.split(" but ")[0] for f in offline_by_alias] == [
+        "Hugging Face offline mode is on (TRANSFORMERS_OFFLINE=1)"]
+    zero_wins = findings(pod('["/models/m"]', '[{name: HF_HUB_OFFLINE, value: "0"}, {name: TRANSFORMERS_OFFLINE, value: "1"}]'),
+                         "CS101", "CS103")
+    assert [f.message.split(":")[0] for f in zero_wins] == ["HF_HUB_OFFLINE is '0' (it wins over TRANSFORMERS_OFFLINE)"]
+
+
+def test_hub_offline_alone_asks_only_for_the_alias_and_fixes_only_it():
+    [f] = findings(pod('["Qwen/Qwen3-8B"]', '[{name: HF_HUB_OFFLINE, value: "true"}]'), "CS101")
+    assert f.message.startswith("TRANSFORMERS_OFFLINE is not set: huggingface_hub is offline")
+    assert "every start asks" not in f.message
+    assert f.fix.applicability is Applicability.SAFE  # the Hub is offline already: nothing new is forbidden
+    assert [op["value"] for op in f.fix.operations] == [{"name": "TRANSFORMERS_OFFLINE", "value": "1"}]
+
+
+def test_a_kserve_hf_storage_uri_is_fetched_by_the_initializer_not_the_engine():
+    text = """\
+        apiVersion: serving.kserve.io/v1beta1
+        kind: InferenceService
+        metadata: {name: llama}
+        spec:
+          predictor:
+            model:
+              modelFormat: {name: huggingface}
+              storageUri: hf://meta-llama/Llama-3.1-8B-Instruct
+              args: ["--backend=vllm"]
+              env: [{name: HF_HUB_OFFLINE, value: "1"}, {name: TRANSFORMERS_OFFLINE, value: "1"}]
+        """
+    found = findings(text, "CS102", "CS103")
+    assert [f.code for f in found] == ["CS102"]
+    assert "storage initializer" in found[0].message and "oci://" in found[0].message
+
+
+def test_gpu_memory_fix_is_unsafe_when_a_config_file_may_set_the_value():
+    """§1.3: the command line beats the file, so adding the flag overrides what the file sets."""
+    [with_file] = findings(pod('["/models/m", "--config", "/etc/vllm/c.yaml"]'), "CS403")
+    assert with_file.fix.applicability is Applicability.UNSAFE and "unless the --config file sets it" in with_file.message
+    [ignored_file] = findings(pod('["/models/m", "--config=/etc/vllm/c.yaml"]'), "CS403")  # vLLM ignores this form
+    assert ignored_file.fix.applicability is Applicability.SAFE and "--config" not in ignored_file.message
+    [plain] = findings(pod('["/models/m"]'), "CS403")
+    assert plain.fix.applicability is Applicability.SAFE
+
+
+def test_eager_engines_need_no_compile_cache():
+    assert findings(pod('["/models/m", "--enforce-eager"]'), "CS405") == []
+    assert [f.code for f in findings(pod('["/models/m"]'), "CS405")] == ["CS405"]
