@@ -110,6 +110,29 @@ _SCALARS = {tag: fn for tag, fn in yaml.constructor.SafeConstructor.yaml_constru
                        "tag:yaml.org,2002:float", "tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:binary")}
 
 
+# what PyYAML's scalar constructors raise on a value their explicit tag does not fit
+_BAD_SCALAR = (KeyError, AttributeError, IndexError, ValueError, TypeError, OverflowError)
+
+
+def _unreadable(node: Any, exc: BaseException) -> yaml.constructor.ConstructorError:
+    detail = f": {exc}" if isinstance(exc, ValueError) else ""
+    return yaml.constructor.ConstructorError(
+        None, None, f"cannot read {node.value!r} as {node.tag.rsplit(':', 1)[-1]}{detail}", node.start_mark)
+
+
+def _checked(fn: Any) -> Any:
+    def construct(loader: Any, node: Any) -> Any:
+        try:
+            return fn(loader, node)
+        except _BAD_SCALAR as exc:
+            raise _unreadable(node, exc) from None
+    return construct
+
+
+for _tag in _SCALARS:  # PyYAML's own construction (aliases, merge keys) gets the same check
+    _Loader.add_constructor(_tag, _checked(_SCALARS[_tag]))
+
+
 def _build(node: Any, loader: Any, depth: int = 0) -> Any:
     """Python data from an alias-free node tree; the same values SafeConstructor builds, at a
     fraction of its cost (no generators, no per-node bookkeeping; plain strings, most of a
@@ -122,7 +145,10 @@ def _build(node: Any, loader: Any, depth: int = 0) -> Any:
         fn = _SCALARS.get(tag)
         if fn is None:
             raise _Unusual
-        return fn(loader, node)
+        try:
+            return fn(loader, node)
+        except _BAD_SCALAR as exc:  # `!!bool maybe`, `!!float ""`: PyYAML's constructors do not check
+            raise _unreadable(node, exc) from None
     if depth > MAX_DEPTH:
         raise DocumentError("document nested too deeply", node.start_mark.line, node.start_mark.column)
     depth += 1

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from fuzzing import examples
+from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 from refused_writes import run_limited
 
 from cslint.cli import main
@@ -140,6 +142,35 @@ def test_merge_keys_are_expanded_like_pyyaml(tmp_path):
     assert docs[0].data["merged"] == {"image": "vllm/vllm-openai:v0.9.0", "name": "b"}
 
 
+@pytest.mark.parametrize("value", ["!!bool maybe", "!!timestamp nope", '!!int ""', '!!float ""', "!!int x",
+                                   "&a !!bool maybe\n  again: *a"])
+def test_a_value_its_explicit_tag_does_not_fit_is_cs000_at_the_value(tmp_path, value):
+    """PyYAML's scalar constructors raise KeyError, AttributeError or IndexError on these: they
+    ended the whole run as an internal error. Now CS000 where the value is, and the next file is
+    still linted (the second case goes through PyYAML's own construction: an alias)."""
+    bad = tmp_path / "a.yaml"
+    bad.write_text(f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: a}}\ndata:\n  k: {value}\n")
+    (tmp_path / "b.yaml").write_text(VLLM_DEPLOYMENT)
+    result = cli("--output-format", "json", "--no-schema", str(tmp_path))
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    cs000 = [f for f in report["findings"] if f["code"] == "CS000"]
+    assert [(f["file"].endswith("a.yaml"), f["line"], f["column"]) for f in cs000] == [(True, 5, 6)]
+    assert "cannot read" in cs000[0]["message"]
+    assert any(f["file"].endswith("b.yaml") for f in report["findings"])
+
+
+_TAGS = ["bool", "int", "float", "timestamp", "null", "binary", "str", "seq", "map", "set", "omap", "pairs"]
+
+
+@hsettings(max_examples=examples(200), deadline=None)
+@given(st.sampled_from(_TAGS), st.text(alphabet=st.sampled_from(list("ab01:-.eE+_xT ~'\"")), max_size=12))
+def test_any_explicitly_tagged_value_lints_without_raising(tag, value):
+    text = f"kind: ConfigMap\ndata:\n  k: !!{tag} {value}\n"
+    results = Linter(Settings()).lint_sources([SourceText("x.yaml", text)])
+    assert all(f.position is not None and 1 <= f.position.line <= 4 for f in results[0].findings)
+
+
 def test_very_long_lines_are_linear(tmp_path):
     f = tmp_path / "long.yaml"
     f.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata:\n  k: " + "a" * 5_000_000 + "\n")
@@ -226,8 +257,6 @@ def test_file_changed_while_being_fixed_is_not_clobbered(tmp_path, monkeypatch):
 
 
 # -- properties over arbitrary text ----------------------------------------------------------------
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st  # noqa: E402
-from fuzzing import examples  # noqa: E402
 
 YAMLISH = st.text(alphabet=st.sampled_from(list("abk: -[]{}&*!|>'\"#\n\t,?%@`<=.0123456789~\\")), max_size=200)
 
