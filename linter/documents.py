@@ -117,7 +117,7 @@ _BAD_SCALAR = (KeyError, AttributeError, IndexError, ValueError, TypeError, Over
 def _unreadable(node: Any, exc: BaseException) -> yaml.constructor.ConstructorError:
     detail = f": {exc}" if isinstance(exc, ValueError) else ""
     return yaml.constructor.ConstructorError(
-        None, None, f"cannot read {node.value!r} as {node.tag.rsplit(':', 1)[-1]}{detail}", node.start_mark)
+        None, None, f"cannot read value {node.value!r} as {node.tag.rsplit(':', 1)[-1]}{detail}", node.start_mark)
 
 
 def _checked(fn: Any) -> Any:

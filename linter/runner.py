@@ -13,7 +13,8 @@ from .config import ConfigError
 from .engine import FileResult, Linter, RuleCrash, release
 from .reporters import FORMATS, report
 from .results import file_counts
-from .sources import MAX_FILE_BYTES, PendingSource, SourceError, SourceText, decode, discover, loaded, pending_source
+from .sources import (MAX_FILE_BYTES, PendingSource, SourceError, SourceText, decode, discover, is_regular_file, loaded,
+                      pending_source, read_source)
 
 if TYPE_CHECKING:
     from .fixer import FixOutcome
@@ -34,10 +35,11 @@ def run_check(paths: list[str], opts: dict[str, Any]) -> int:
     if paths.count("-") > 1:
         raise UsageError("'-' (stdin) can be given once")
     max_bytes = opts.get("max_file_size") or MAX_FILE_BYTES
-    try:
-        sources = _sources(paths, opts, max_bytes)
-    except SourceError as exc:
-        raise UsageError(str(exc)) from None
+    sources, unreadable = _sources(paths, opts, max_bytes)
+    for error in unreadable:  # each path that cannot be read is an error; the others are linted
+        click.echo(f"cslint: error: {error}", err=True)
+    if unreadable and not sources:
+        return EXIT_ERROR
     if opts.get("online"):
         try:
             sources = [loaded(s) for s in sources]
@@ -55,7 +57,7 @@ def run_check(paths: list[str], opts: dict[str, Any]) -> int:
         results, write_errors, changed = _lint_fix_report(linter, sources, paths, fmt, opts)
     if linter.spool is not None and linter.spool.error:
         click.echo(f"cslint: warning: {linter.spool.error}", err=True)
-    if write_errors:
+    if write_errors or unreadable:
         return EXIT_ERROR
     if opts.get("diff"):
         return EXIT_FINDINGS if changed else EXIT_CLEAN
@@ -120,15 +122,26 @@ def _write_report(out: TextIO, path: str | None, write: Callable[[], None]) -> N
         raise UsageError(f"cannot write the report to {where}: {exc.strerror or exc}") from None
 
 
-def _sources(paths: list[str], opts: dict[str, Any], max_bytes: int) -> list[SourceText]:
-    """Kustomization directories are rendered with kubectl; everything else is read as is."""
+def _sources(paths: list[str], opts: dict[str, Any], max_bytes: int
+             ) -> tuple[list[SourceText | PendingSource], list[SourceError]]:
+    """Kustomization directories are rendered with kubectl; everything else is read as is. Paths
+    that cannot be read (or rendered) come back as errors beside the sources that can."""
     from .kustomize import kustomization_file, render
     rendered = list(opts.get("kustomize") or ())
     plain = []
     for p in paths:
         is_kustomization = p != "-" and os.path.isdir(p) and kustomization_file(p)
         (rendered if is_kustomization else plain).append(p)
-    return [render(d, max_bytes) for d in rendered] + [_read(p, opts, max_bytes) for p in discover(plain)]
+    sources: list[SourceText | PendingSource] = []
+    errors: list[SourceError] = []
+    for read, items in ((lambda d: render(d, max_bytes), rendered),
+                        (lambda p: _read(p, opts, max_bytes), discover(plain, errors))):
+        for item in items:
+            try:
+                sources.append(read(item))
+            except SourceError as exc:
+                errors.append(exc)
+    return sources, errors
 
 
 def _read(path: str, opts: dict[str, Any], max_bytes: int) -> SourceText | PendingSource:
@@ -136,6 +149,8 @@ def _read(path: str, opts: dict[str, Any], max_bytes: int) -> SourceText | Pendi
         name = opts.get("stdin_filename") or "<stdin>"
         data = sys.stdin.buffer.read(max_bytes + 1)
         return decode(name, data, max_bytes)
+    if not is_regular_file(path):  # a pipe (`<(helm template …)`) can be read only once: now
+        return read_source(path, max_bytes=max_bytes)
     return pending_source(path, max_bytes)  # read when linted; an unreadable path fails now
 
 

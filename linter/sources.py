@@ -6,9 +6,10 @@ Reading never raises for bad content: binary data, bad UTF-8 and oversized files
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Callable, Iterator
 
 EXTENSIONS = (".yaml", ".yml", ".json")
 MAX_FILE_BYTES = 50 * 1024 * 1024
@@ -65,22 +66,30 @@ def loaded(src: "SourceText | PendingSource") -> SourceText:
     return src.read() if isinstance(src, PendingSource) else src
 
 
-def discover(paths: list[str]) -> Iterator[str]:
+def discover(paths: list[str], errors: list[SourceError] | None = None) -> Iterator[str]:
     """Files under the given paths: explicit files always, directory files by extension.
-    Hidden directories are skipped and each real directory is visited once (no symlink loops)."""
+    Hidden directories are skipped and each real directory is visited once (no symlink loops).
+    In a directory only regular files are taken (a FIFO named `x.yaml` would block the run; a
+    broken link has nothing to lint), as git would. A missing path or an unreadable directory goes
+    to `errors` and the rest is still found (without a list, it is raised)."""
+    def fail(error: SourceError) -> None:
+        if errors is None:
+            raise error
+        errors.append(error)
+
     seen_dirs: set[str] = set()
     for path in paths:
         if path == "-":
             yield path
         elif os.path.isdir(path):
-            yield from _walk(path, seen_dirs)
+            yield from _walk(path, seen_dirs, fail)
         elif os.path.exists(path) or os.path.islink(path):
             yield path
         else:
-            raise SourceError(f"{path}: no such file or directory")
+            fail(SourceError(f"{path}: no such file or directory"))
 
 
-def _walk(top: str, seen: set[str]) -> Iterator[str]:
+def _walk(top: str, seen: set[str], fail: Callable[[SourceError], None]) -> Iterator[str]:
     real = os.path.realpath(top)
     if real in seen:
         return
@@ -88,7 +97,8 @@ def _walk(top: str, seen: set[str]) -> Iterator[str]:
     try:
         entries = sorted(os.scandir(top), key=lambda e: e.name)
     except OSError as exc:
-        raise SourceError(f"{top}: cannot read directory: {exc.strerror}") from None
+        fail(SourceError(f"{top}: cannot read directory: {exc.strerror}"))
+        return
     for entry in entries:
         if entry.name.startswith("."):
             continue
@@ -97,9 +107,27 @@ def _walk(top: str, seen: set[str]) -> Iterator[str]:
         except OSError:
             continue
         if is_dir:
-            yield from _walk(entry.path, seen)
-        elif entry.name.endswith(EXTENSIONS):
+            yield from _walk(entry.path, seen, fail)
+        elif not entry.name.endswith(EXTENSIONS):
+            continue
+        elif _is_file(entry):  # not a FIFO, socket or device; not a broken or looping link
             yield entry.path
+
+
+def _is_file(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_file()
+    except OSError:
+        return False
+
+
+def is_regular_file(path: str) -> bool:
+    """False for a pipe (`<(helm template …)`, `/dev/stdin`), a device or a socket: they are
+    read once, when found, not looked at by a pre-pass and then read again."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return True  # let the read report it
 
 
 def read_source(path: str, display: str | None = None, max_bytes: int = MAX_FILE_BYTES) -> SourceText:

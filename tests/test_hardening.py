@@ -6,6 +6,8 @@ import json
 import os
 import re
 import resource
+import stat
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -214,6 +216,65 @@ def test_unreadable_directory_is_one_clear_error(tmp_path, monkeypatch):
     monkeypatch.setattr(sources.os, "scandir", scandir)
     result = cli(str(tmp_path))
     assert result.exit_code == 2 and "cannot read directory" in result.output
+
+
+def test_a_missing_path_or_unreadable_directory_is_an_error_but_the_rest_is_linted(tmp_path, monkeypatch):
+    import cslint.sources as sources
+    (tmp_path / "locked").mkdir()
+    (tmp_path / "good.yaml").write_text(VLLM_DEPLOYMENT)
+    real_scandir = os.scandir
+    monkeypatch.setattr(sources.os, "scandir", lambda path: (_ for _ in ()).throw(PermissionError(13, "Permission denied"))
+                        if str(path).endswith("locked") else real_scandir(path))
+    result = cli("--output-format", "json", "--no-schema", str(tmp_path), str(tmp_path / "missing.yaml"))
+    assert result.exit_code == 2  # an unreadable path is an error, whatever the findings
+    assert "locked: cannot read directory: Permission denied" in result.stderr
+    assert "missing.yaml: no such file or directory" in result.stderr
+    report = json.loads(result.stdout)
+    assert report["summary"]["files"] == 1 and report["findings"]
+
+
+def test_a_fifo_or_broken_link_in_a_directory_is_skipped_not_waited_for(tmp_path):
+    (tmp_path / "good.yaml").write_text(VLLM_DEPLOYMENT)
+    os.mkfifo(tmp_path / "pipe.yaml")  # nobody writes: opening it would block the run forever
+    (tmp_path / "dangling.yaml").symlink_to(tmp_path / "nowhere.yaml")
+    proc = subprocess.run([sys.executable, "-m", "cslint", "--isolated", "--output-format", "json", str(tmp_path)],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1, proc.stderr
+    assert json.loads(proc.stdout)["summary"]["files"] == 1
+
+
+def test_a_pipe_is_read_once(tmp_path):
+    """`cslint <(helm template …)` names a pipe: the context pre-pass read it first and the lint
+    then saw an empty file, so every finding was lost and the run passed."""
+    read_end, write_end = os.pipe()
+    os.write(write_end, VLLM_DEPLOYMENT.encode())
+    os.close(write_end)
+    try:
+        proc = subprocess.run([sys.executable, "-m", "cslint", "--isolated", "--output-format", "json",
+                               f"/dev/fd/{read_end}"], pass_fds=(read_end,), capture_output=True, text=True, timeout=60)
+    finally:
+        os.close(read_end)
+    assert proc.returncode == 1, proc.stderr
+    expected = lint_json_text(VLLM_DEPLOYMENT)
+    assert sorted(f["code"] for f in json.loads(proc.stdout)["findings"]) == expected
+
+
+def test_fix_refuses_to_write_a_fifo(tmp_path):
+    fifo = tmp_path / "pipe.yaml"
+    os.mkfifo(fifo)
+    proc = subprocess.Popen([sys.executable, "-m", "cslint", "--isolated", "--fix", str(fifo)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    with open(fifo, "w") as fh:  # the writer end: cslint reads the text once, then must not wait again
+        fh.write(VLLM_DEPLOYMENT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 2
+    assert "is not a regular file; not written" in err and "Traceback" not in err
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+
+
+def lint_json_text(text: str) -> list[str]:
+    results = Linter(Settings()).lint_sources([SourceText("x.yaml", text)])
+    return sorted(f.code for r in results for f in r.findings)
 
 
 def test_symlink_loops_terminate(tmp_path):
