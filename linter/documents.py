@@ -221,26 +221,28 @@ def split_chunks(text: str) -> list[Chunk]:
     """Cut at document markers. Comment-only text that opens no document (before the first
     marker, or after a `...`) joins the next chunk; one that opens with `---` is a document of
     its own, an empty one (Helm renders a template that yields only comments as one)."""
-    cuts = [0]
+    cuts = [0]  # in order: markers come sorted, and a `...` cut ends its line, before the next
     for start, marker in _markers(text):
         if marker == "---":
-            if start not in cuts:
-                cuts.append(start)
+            cut = start
         else:  # `...` ends the current document: cut after its line
-            end = text.find("\n", start + 3)
-            end = len(text) if end < 0 else end + 1
-            if end not in cuts:
-                cuts.append(end)
+            cut = text.find("\n", start + 3)
+            cut = len(text) if cut < 0 else cut + 1
+        if cut != cuts[-1]:
+            cuts.append(cut)
     cuts.append(len(text))
     chunks: list[Chunk] = []
     pending_start = None
+    counted, line = 0, 0  # lines are counted on from the last chunk: one pass over the text
     for a, b in zip(cuts, cuts[1:]):
         if a == b:
             continue
         piece = text[a:b]
         start = a if pending_start is None else pending_start
         if _has_content(piece) or b == len(text) or _opens_document(piece):
-            chunks.append(Chunk(text[start:b], start, text.count("\n", 0, start)))
+            line += text.count("\n", counted, start)
+            counted = start
+            chunks.append(Chunk(text[start:b], start, line))
             pending_start = None
         else:
             pending_start = start
