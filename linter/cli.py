@@ -140,6 +140,18 @@ def checked_stdout() -> None:
                                errors=out.errors, line_buffering=out.line_buffering or unbuffered)
 
 
+def _k8s_version(value: str | None) -> str | None:
+    """The configuration file's check, for the command line: a bad version is a usage error,
+    not a crash of CS001 later."""
+    if value is None:
+        return None
+    from .config import parse_k8s_version as check
+    try:
+        return check(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 CHECK_OPTIONS = [
     click.option("--output-format", "output_format", default=None,
                  help="text (default), json, sarif, github, junit or markdown."),
@@ -150,7 +162,8 @@ CHECK_OPTIONS = [
     click.option("--profile", type=ProfileChoice(), default=None),
     click.option("--goal", type=click.Choice(GOALS), default=None),
     click.option("--region", default=None, help="Cloud region of the cluster (for CS203 registry-out-of-region)."),
-    click.option("--k8s-version", default=None),
+    click.option("--k8s-version", default=None, callback=lambda ctx, param, value: _k8s_version(value),
+                 help="Kubernetes minor version of the schema (CS001), e.g. 1.33."),
     click.option("--no-schema", is_flag=True, help="Skip Kubernetes schema validation (CS001)."),
     click.option("--fail-on", type=click.Choice(["error", "warning", "info"]), default=None),
     click.option("--exit-zero", is_flag=True),
@@ -239,7 +252,12 @@ def base_settings(opts: dict[str, Any]) -> Settings:
         changes["fail_on"] = Severity.parse(opts["fail_on"])
     if opts.get("disallow_suppressions"):
         changes["disallow_suppressions"] = True
-    return settings.with_(**changes)
+    settings = settings.with_(**changes)
+    from .registry import unknown_selectors
+    unknown = unknown_selectors(settings)
+    if unknown:
+        raise ValueError(f"no rule has the code or prefix {', '.join(unknown)} (see `cslint rules`)")
+    return settings
 
 
 @main.command("rules")

@@ -102,7 +102,7 @@ def _string(value: Any) -> str:
     return value
 
 
-def _k8s_version(value: Any) -> str:
+def parse_k8s_version(value: Any) -> str:
     if isinstance(value, float):  # YAML reads 1.30 as 1.3
         raise ValueError(f"quote the version (\"{value}\" as a string), a number loses trailing zeros")
     text = value if isinstance(value, str) else ""
@@ -172,7 +172,7 @@ KEYS: dict[str, Key] = {
     "fail-on": Key("fail_on", _severity),
     "profile": Key("profile", _profile),
     "goal": Key("goal", _choice(GOALS)),
-    "k8s-version": Key("k8s_version", _k8s_version),
+    "k8s-version": Key("k8s_version", parse_k8s_version),
     "schema": Key("schema", _bool),
     "shm-min": Key("shm_min", _bytes),
     "gpu-memory-utilization-max": Key("gpu_memory_utilization_max", _fraction),

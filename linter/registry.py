@@ -68,6 +68,19 @@ def all_rules(settings: Settings | None = None) -> tuple[Rule, ...]:
     return rules
 
 
+def unknown_selectors(settings: Settings) -> list[str]:
+    """Codes and prefixes of the settings that name no rule, each with where it was given: a
+    typo in `select` (`CS4O1`) would otherwise turn the linter into a check that always passes."""
+    codes = [r.code for r in all_rules(settings)]
+
+    def known(selector: str) -> bool:
+        return selector == "ALL" or any(code.startswith(selector) for code in codes)
+    named = [("select", s) for s in settings.select] + [("extend-select", s) for s in settings.extend_select]
+    named += [("ignore", s) for s in settings.ignore] + [("severity", s) for s, _ in settings.severity_overrides]
+    named += [(f"per-file-ignores {glob!r}", s) for glob, selectors in settings.per_file_ignores for s in selectors]
+    return [f"{selector!r} in {where}" for where, selector in named if not known(selector)]
+
+
 def get_rule(code: str, settings: Settings | None = None) -> Rule | None:
     for rule in all_rules(settings):
         if rule.code == code.upper() or rule.meta.name == code:

@@ -42,10 +42,13 @@ class Settings:
         return replace(self, **changes)
 
     def severity_for(self, code: str, default: Severity) -> Severity:
+        """The override of the most specific code or prefix that matches (`CS4: info`, then
+        `CS403: error` for that one rule)."""
+        best, length = default, -1
         for prefix, sev in self.severity_overrides:
-            if code == prefix:
-                return sev
-        return default
+            if (prefix == "ALL" or code.startswith(prefix)) and len(prefix) > length:
+                best, length = sev, len(prefix) if prefix != "ALL" else 0
+        return best
 
     def get_extra(self, key: str, default: Any = None) -> Any:
         for k, v in self.extra:

@@ -184,3 +184,46 @@ spec:
 """)
     code, out, _, _ = child_run(["--isolated", str(f)], timeout=20)
     assert code == 1 and "internal error" not in out and "CS" in out, out
+
+
+# -- codes that name no rule ------------------------------------------------------------------------
+@pytest.mark.parametrize("args,config,where", [
+    (["--select", "CS99999"], "", "'CS99999' in select"),
+    (["--ignore", "CS4O1"], "", "'CS4O1' in ignore"),  # a letter O: ignored nothing, silently
+    (["--extend-select", "FOO"], "", "'FOO' in extend-select"),
+    ([], "select: [CS4, CS299]\n", "'CS299' in select"),
+    ([], "severity: {CS999: info}\n", "'CS999' in severity"),
+    ([], "per-file-ignores: {'x.yaml': [NONSENSE]}\n", "'NONSENSE' in per-file-ignores"),
+])
+def test_a_code_that_names_no_rule_is_a_usage_error(tmp_path, args, config, where):
+    """A typo in `select` turned the linter into a check that always passes (exit 0)."""
+    from click.testing import CliRunner
+
+    from cslint.cli import main
+    (tmp_path / ".cslint.yaml").write_text(config or "goal: auto\n")
+    (tmp_path / "ok.yaml").write_text(OK_MANIFEST)
+    result = CliRunner().invoke(main, ["--config", str(tmp_path / ".cslint.yaml"), *args, str(tmp_path / "ok.yaml")])
+    assert result.exit_code == 2, result.output
+    assert "no rule has the code or prefix" in result.output and where in result.output
+
+
+def test_severity_overrides_take_prefixes_the_most_specific_winning():
+    from cslint.model import Severity
+    from cslint.settings import Settings
+    s = Settings(severity_overrides=(("CS4", Severity.INFO), ("CS403", Severity.ERROR)))
+    assert s.severity_for("CS401", Severity.ERROR) is Severity.INFO
+    assert s.severity_for("CS403", Severity.WARNING) is Severity.ERROR
+    assert s.severity_for("CS201", Severity.ERROR) is Severity.ERROR
+    assert Settings(severity_overrides=(("ALL", Severity.INFO),)).severity_for("CS201", Severity.ERROR) is Severity.INFO
+
+
+def test_a_bad_k8s_version_on_the_command_line_is_a_usage_error(tmp_path):
+    """It reached CS001 and ended the run as an internal error; the same value in the
+    configuration file was already a usage error."""
+    from click.testing import CliRunner
+
+    from cslint.cli import main
+    (tmp_path / "ok.yaml").write_text(OK_MANIFEST)
+    result = CliRunner().invoke(main, ["--isolated", "--k8s-version", "abc", str(tmp_path / "ok.yaml")])
+    assert result.exit_code == 2 and "internal error" not in result.output
+    assert "expected a Kubernetes minor version" in result.output
