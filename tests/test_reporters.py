@@ -149,3 +149,14 @@ def test_markdown_grouped_by_lever(in_repo):
 def test_markdown_escapes_table_cells():
     from cslint.reporters.markdown import cell
     assert cell("a|b\nc") == "a\\|b c"
+
+
+def test_a_file_named_with_leading_dots_is_inside_the_repository(tmp_path):
+    """`..x.yaml` is a file of the repository, not a path that leaves it."""
+    from cslint.reporters.locations import relative
+    root = str(tmp_path)
+    assert relative(str(tmp_path / "..x.yaml"), root) == ("..x.yaml", True)
+    assert relative(str(tmp_path / "sub" / "...yaml"), root) == ("sub/...yaml", True)
+    outside = tmp_path.parent / "other.yaml"
+    assert relative(str(outside), root) == (str(outside), False)
+    assert relative(str(tmp_path.parent), root) == (str(tmp_path.parent), False)

@@ -46,7 +46,7 @@ def repo_root() -> str:
 def relative(path: str, root: str) -> tuple[str, bool]:
     full = os.path.abspath(path)
     rel = os.path.relpath(full, root)
-    if rel.startswith(".."):
+    if rel == os.pardir or rel.startswith(os.pardir + os.sep):  # outside; `..x.yaml` is inside
         return full, False
     return rel.replace(os.sep, "/"), True
 
