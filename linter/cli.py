@@ -319,8 +319,18 @@ def configured_settings(config_file: str | None) -> Settings:
 
 
 def unified_diff(path: str, before: str, after: str) -> str:
-    return "".join(difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True),
-                                        fromfile=f"a/{path}", tofile=f"b/{path}"))
+    """A diff `patch` applies: lines end at `\n` only (str.splitlines also splits at U+2028 and
+    NEL, which patch does not), and a last line without one is marked as GNU diff marks it."""
+    out = []
+    for line in difflib.unified_diff(_lines(before), _lines(after), fromfile=f"a/{path}", tofile=f"b/{path}"):
+        out.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
+    return "".join(out)
+
+
+def _lines(text: str) -> list[str]:
+    lines = [line + "\n" for line in text.split("\n")]
+    lines[-1] = lines[-1][:-1]
+    return lines if lines[-1] else lines[:-1]
 
 
 def required_applicability(opts: dict[str, Any]) -> Applicability:

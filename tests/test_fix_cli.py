@@ -167,3 +167,29 @@ def test_fix_whose_text_does_not_match_its_patch_is_reverted_and_reported(manife
     assert manifest.read_bytes() == before
     assert "does not match its patch" in result.stderr and "file left unchanged" in result.stderr
     assert result.exit_code == 1 and "CS403" in result.stdout
+
+
+@pytest.mark.parametrize("text", [
+    'apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n    - name: vllm\n'
+    '      image: vllm/vllm-openai:v0.11.0\n'
+    '      command: ["sh", "-c", "echo a\u2028b\u0085c && vllm serve m/m --gpu-memory-utilization 0.95"]\n',
+    'apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n    - name: vllm\n'
+    '      image: vllm/vllm-openai:v0.11.0\n      args: ["/m", "--gpu-memory-utilization", "0.95"]',
+], ids=["line-separators-in-a-line", "no-final-newline"])
+def test_diff_is_a_patch_that_gives_what_fix_writes(tmp_path, monkeypatch, text):
+    """str.splitlines cut lines at U+2028 and NEL, so `patch` called the diff malformed; a last
+    line without a newline ran into the next diff line."""
+    import shutil
+    import subprocess
+    target, fixed = tmp_path / "a" / "p.yaml", tmp_path / "fixed.yaml"
+    target.parent.mkdir()
+    target.write_bytes(text.encode())
+    fixed.write_bytes(text.encode())
+    monkeypatch.chdir(tmp_path)
+    cli = CliRunner()
+    diff = cli.invoke(main, ["check", "--isolated", "--diff", "--select", "CS403", "a/p.yaml"]).stdout_bytes
+    cli.invoke(main, ["check", "--isolated", "--fix", "--select", "CS403", "fixed.yaml"])
+    assert fixed.read_bytes() != text.encode()  # there was something to fix
+    assert shutil.which("patch"), "GNU patch is part of the test environment (Debian's patch)"
+    subprocess.run(["patch", "-p1", "-s"], input=diff, cwd=tmp_path, check=True)
+    assert target.read_bytes() == fixed.read_bytes()
