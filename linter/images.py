@@ -11,6 +11,7 @@ from functools import lru_cache
 
 DOCKER_HUB = "docker.io"
 DOCKER_HUB_API = "registry-1.docker.io"
+_PINNING_DIGEST = re.compile(r"^(?:sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$")
 _DIGEST = re.compile(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$")
 _TAG = re.compile(r"^[\w][\w.-]{0,127}$")
 _UNUSABLE = re.compile(r"\s|\{\{|\$\{")
@@ -28,7 +29,13 @@ class ImageRef:
 
     @property
     def is_pinned(self) -> bool:
-        return self.digest is not None and self.digest.startswith("sha256:")
+        """A well-formed sha256 or sha512 digest (the OCI registered algorithms)."""
+        return self.digest is not None and bool(_PINNING_DIGEST.match(self.digest))
+
+    @property
+    def bad_digest(self) -> bool:
+        """A digest that names sha256/sha512 but not with the digits they have: the pull fails."""
+        return self.digest is not None and self.digest.startswith(("sha256:", "sha512:")) and not self.is_pinned
 
     @property
     def kubelet_tag(self) -> str:

@@ -1,5 +1,6 @@
 """## What it does
-Finds container images (init containers included) without an `@sha256:` digest.
+Finds container images (init containers included) without an `@sha256:` (or `@sha512:`) digest,
+and digests that are malformed (not 64 or 128 lowercase hex digits: the pull fails).
 
 ## Why it matters for cold start
 A tag can move: nodes that cached the old image pull again, different nodes run different
@@ -44,6 +45,12 @@ def check(c: Container, settings: Settings) -> Iterator[Violation]:
         return
     if ref is None and ("{{" in c.image or "${" in c.image):
         return  # a template placeholder, not a reference
+    if ref is not None and ref.bad_digest:
+        algorithm = ref.digest.partition(":")[0]
+        yield Violation(f"image {c.image!r} has a malformed digest: {algorithm} takes "
+                        f"{64 if algorithm == 'sha256' else 128} lowercase hex digits, so the pull fails — "
+                        "copy the digest from the registry (`cslint pin`)", c.at("image"))
+        return
     fix = lock_fix(c.image, c.at("image"), settings) if ref is not None else None
     yield Violation(f"image {c.image!r} is not pinned by digest: a moved tag re-pulls on warm nodes — "
                     f"pin it as repo:tag@sha256:… ({advice(fix)})", c.at("image"), fix=fix)
