@@ -87,6 +87,20 @@ def kserve_mode(obj: K8sObject) -> str:
     return "knative"  # Serverless/Knative, and the shipped default when absent
 
 
+# Knative's config-deployment `registries-skipping-tag-resolving` default
+KNATIVE_SKIPS_TAG_RESOLVING = ("kind.local", "ko.local", "dev.local")
+
+
+def knative_pins_image(obj: K8sObject, registry: str) -> bool:
+    """Knative resolves an image's tag to a digest when it creates a revision, and the revision's
+    pods run that digest (so the pull policy defaults to IfNotPresent and a moved tag is not
+    re-pulled): a Knative Service's containers, and a KServe InferenceService's in Knative mode,
+    unless the registry is one Knative skips."""
+    knative = (obj.kind == "Service" and obj.group == "serving.knative.dev"
+               or obj.kind == "InferenceService" and kserve_mode(obj) == "knative")
+    return knative and registry not in KNATIVE_SKIPS_TAG_RESOLVING
+
+
 def _int(value: object, default: int | None) -> int | None:
     if isinstance(value, bool):
         return default

@@ -1,6 +1,9 @@
 """## What it does
 Finds container images (init containers included) without an `@sha256:` (or `@sha512:`) digest,
-and digests that are malformed (not 64 or 128 lowercase hex digits: the pull fails).
+and digests that are malformed (not 64 or 128 lowercase hex digits: the pull fails). A Knative
+Service (or a KServe InferenceService in Knative mode) is left out: Knative resolves the tag to a
+digest when it creates a revision, and the revision's pods run that digest (except from
+`kind.local`, `ko.local`, `dev.local`, which it skips by default).
 
 ## Why it matters for cold start
 A tag can move: nodes that cached the old image pull again, different nodes run different
@@ -29,6 +32,7 @@ from typing import Iterator
 from cslint.images import parse_image
 from cslint.model import FixAvailability, Lever, RuleMeta, Scope, Severity, Violation
 from cslint.pinfix import advice, lock_fix
+from cslint.scaling import knative_pins_image
 from cslint.settings import Settings
 from cslint.workloads import Container
 
@@ -51,6 +55,8 @@ def check(c: Container, settings: Settings) -> Iterator[Violation]:
                         f"{64 if algorithm == 'sha256' else 128} lowercase hex digits, so the pull fails — "
                         "copy the digest from the registry (`cslint pin`)", c.at("image"))
         return
+    if ref is not None and knative_pins_image(c.template.owner, ref.registry):
+        return  # each revision runs the digest Knative resolved when it was created
     fix = lock_fix(c.image, c.at("image"), settings) if ref is not None else None
     yield Violation(f"image {c.image!r} is not pinned by digest: a moved tag re-pulls on warm nodes — "
                     f"pin it as repo:tag@sha256:… ({advice(fix)})", c.at("image"), fix=fix)

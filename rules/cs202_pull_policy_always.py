@@ -1,7 +1,9 @@
 """## What it does
 Finds containers whose effective `imagePullPolicy` is `Always`: written explicitly, or left out
 with a `:latest` tag or no tag. The kubelet's defaulting looks only at the tag, so
-`name:latest@sha256:…` also defaults to Always (KEP-6083 proposes to change that).
+`name:latest@sha256:…` also defaults to Always (KEP-6083 proposes to change that). Knative (and
+KServe in Knative mode) resolves a tag to a digest when it creates a revision, so there only an
+explicit `Always` is reported.
 
 ## Why it matters for cold start
 `Always` makes every pod start ask the registry, and re-pull when the tag moved: on a wake from
@@ -28,6 +30,7 @@ from typing import Iterator
 from cslint.images import effective_pull_policy, parse_image
 from cslint.model import Applicability, Fix, FixAvailability, Lever, RuleMeta, Scope, Severity, Violation
 from cslint.patches import set_key_ops
+from cslint.scaling import knative_pins_image
 from cslint.settings import Settings
 from cslint.workloads import Container
 
@@ -43,6 +46,8 @@ def check(c: Container, settings: Settings) -> Iterator[Violation]:
     if effective_pull_policy(c.image, explicit) != "Always":
         return
     ref = parse_image(c.image)
+    if explicit != "Always" and ref is not None and knative_pins_image(c.template.owner, ref.registry):
+        return  # the revision's pods run the digest Knative resolved: the default is IfNotPresent
     safe = ref is not None and ref.is_pinned and ref.tag != "latest"
     fix = Fix(Applicability.SAFE if safe else Applicability.UNSAFE,
               tuple(set_key_ops(c.pointer, c.data, "imagePullPolicy", "IfNotPresent")),
