@@ -10,7 +10,7 @@ offsets they can report and fix. Parsing mirrors vLLM's FlexibleArgumentParser (
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .shell import ShellToken, split_commands, tokenize
@@ -79,6 +79,9 @@ class EngineArgs:
     shell: bool
     config_files: tuple[Flag, ...]
     duplicated_entrypoint: tuple[Token, ...] = ()
+    # the first word of `args` that were written as a whole command on an image whose ENTRYPOINT
+    # is `vllm serve` with no `command` (the container runs `vllm serve <args>` and exits)
+    command_in_args: Token | None = None
     pointer: str = ""
     scalars: tuple[tuple[str, str], ...] = ()
     append_point: AppendPoint | None = None
@@ -246,6 +249,11 @@ class _Found:
     shell: bool
     append_point: AppendPoint
     duplicated: tuple[Token, ...] = ()
+    command_in_args: Token | None = None
+
+
+# programs whose name first in `args` says the args were written as the whole command line
+_PROGRAMS = ("sh", "bash", "dash", "ash", "zsh", "python", "python3", "exec", "env", "uvicorn", "ray")
 
 
 def _from_script(script: Token, scalars: _Scalars, env: dict[str, str | None]) -> _Found | None:
@@ -321,7 +329,16 @@ def _locate_engine(container: dict, pointer: str, env: dict[str, str | None],
     if llmisvc:  # LLMInferenceService's `main` container: KServe supplies the vLLM command
         return _Found("llmisvc", tuple(args), False, point)
     if is_vllm_image(container.get("image")):
-        return _Found("image-entrypoint", tuple(args), False, point, _duplicated(args))
+        duplicated = _duplicated(args)
+        if not duplicated and args and not is_option_like(args[0].value):
+            # args written as a whole command (`sh -c "vllm serve …"`) run as `vllm serve sh -c …`:
+            # read them as meant, so other rules judge the intended flags, and say so (CS503)
+            launched = _from_argv(args, scalars, env, point)
+            if launched is not None:
+                return replace(launched, command_in_args=args[0])
+            if args[0].value.rsplit("/", 1)[-1] in _PROGRAMS:
+                return _Found("image-entrypoint", tuple(args), False, point, command_in_args=args[0])
+        return _Found("image-entrypoint", tuple(args), False, point, duplicated)
     return _from_argv(args, scalars, env, point)  # an image without ENTRYPOINT runs args as is
 
 
@@ -349,7 +366,7 @@ def parse_engine_args(container: dict, pointer: str, env: dict[str, str | None],
         entrypoint=found.entrypoint, tokens=tokens, flags=flags, positionals=positionals,
         shell=found.shell, config_files=tuple(f for f in flags if f.name == "config"),
         duplicated_entrypoint=found.duplicated, pointer=pointer, scalars=scalars.frozen(),
-        append_point=found.append_point)
+        append_point=found.append_point, command_in_args=found.command_in_args)
 
 
 def _may_start_engine(container: dict, env: dict[str, str | None]) -> bool:

@@ -154,19 +154,39 @@ def in_buffer_set(obj: K8sObject) -> bool:
             or next(accelerated_engines([obj]), None) is not None)
 
 
+def node_constraints(tpl: PodTemplate) -> dict[str, frozenset]:
+    """Node label → the values a pod's node must carry: `nodeSelector`, and the `In` expressions of
+    a required node affinity with one term (several terms are alternatives: none of them binds)."""
+    out: dict[str, frozenset] = {k: frozenset([v]) for k, v in as_dict(tpl.spec.get("nodeSelector")).items()
+                                 if isinstance(k, str)}
+    required = as_dict(as_dict(as_dict(tpl.spec.get("affinity")).get("nodeAffinity")).get(
+        "requiredDuringSchedulingIgnoredDuringExecution"))
+    terms = as_list(required.get("nodeSelectorTerms"))
+    if len(terms) != 1:
+        return out
+    for expr in as_list(as_dict(terms[0]).get("matchExpressions")):
+        expr = as_dict(expr)
+        key, values = expr.get("key"), expr.get("values")
+        if expr.get("operator") == "In" and isinstance(key, str) and isinstance(values, list):
+            allowed = frozenset(v for v in values if isinstance(v, str))
+            out[key] = out[key] & allowed if key in out else allowed
+    return out
+
+
 def node_selector(tpl: PodTemplate) -> dict:
-    return {k: v for k, v in as_dict(tpl.spec.get("nodeSelector")).items() if isinstance(k, str)}
+    """The node labels a pod pins to one value (for a buffer written to match it)."""
+    return {k: next(iter(v)) for k, v in node_constraints(tpl).items() if len(v) == 1}
 
 
 def serves(buffer: WarmBuffer, engine: AcceleratedEngine) -> bool:
     """The buffer holds a node the engine can use: same accelerator, at least as many per pod, and
-    every label the engine selects on is selected by the buffer too (so its node carries it).
-    Namespaces do not matter: preemption is cluster-wide."""
+    every node label the engine requires (nodeSelector or required node affinity) is required by
+    the buffer too, with no value the engine does not allow (so its node carries one the engine
+    accepts). Namespaces do not matter: preemption is cluster-wide."""
     if buffer.resources.get(engine.resource, 0) < engine.count:
         return False
-    wanted = node_selector(engine.template)
-    have = buffer.node_selector
-    return all(have.get(k) == v for k, v in wanted.items())
+    have = node_constraints(buffer.template)
+    return all(k in have and have[k] <= v for k, v in node_constraints(engine.template).items())
 
 
 def pod_priority(tpl: PodTemplate, classes: dict[str, PriorityClass]) -> tuple[int | None, PriorityClass | None]:

@@ -2,11 +2,13 @@
 Finds engine workloads that request an accelerator (`nvidia.com/gpu`, `amd.com/gpu`,
 `google.com/tpu`), can scale to zero, and have no warm buffer in the linted set: a
 Deployment/ReplicaSet of pause-image pods with a negative-priority PriorityClass that requests
-the same accelerator and selects (at least) the same node labels.
+the same accelerator and requires (at least) the same node labels, through `nodeSelector` or a
+required node affinity with one term (its `In` expressions; several terms are alternatives and
+bind nothing).
 
 A workload can scale to zero when `spec.replicas` is 0; KServe `minReplicas: 0` in Knative mode
-(the default) or in Standard mode with the KEDA autoscaler; a Knative Service with `min-scale`
-0 or unset; a KEDA ScaledObject of the run targets it with `minReplicaCount` 0 or unset (or
+(the default) or in Standard mode with the KEDA autoscaler; a Knative Service of the KPA class
+(the default) with `min-scale` 0 or unset; a KEDA ScaledObject of the run targets it with `minReplicaCount` 0 or unset (or
 `idleReplicaCount: 0`); a Ray worker group with `minReplicas: 0`.
 
 ## Why it matters for cold start

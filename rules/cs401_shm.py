@@ -1,6 +1,7 @@
 """## What it does
 Checks that an engine container mounts `/dev/shm` from an `emptyDir` with `medium: Memory` and a
-`sizeLimit` of at least 16Gi (configurable as `shm-min`).
+`sizeLimit` of at least 16Gi (configurable as `shm-min`). A pod with `hostIPC: true` uses the
+host's `/dev/shm` (what vLLM's docs offer as `--ipc=host`) and passes when it mounts none.
 
 ## Why it matters for cold start
 The container runtime gives `/dev/shm` 64 MiB by default. NCCL and vLLM's multiprocessing put
@@ -47,6 +48,8 @@ def check(c: Container, settings: Settings) -> Iterator[Violation]:
     shm = shm_of(c)
     pod = c.template
     if shm is None:
+        if pod.spec.get("hostIPC") is True:
+            return  # the host's IPC namespace and its /dev/shm (vLLM's own advice: `--ipc=host`)
         name = unique_volume_name(pod, "dshm")
         ops = add_volume_and_mount_ops(
             c, {"name": name, "emptyDir": {"medium": "Memory", "sizeLimit": want}},

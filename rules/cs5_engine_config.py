@@ -51,7 +51,8 @@ Safe: inserts `--model` before the positional.
 
 CS503_DOCS = """## What it does
 Finds the official vLLM image (`ENTRYPOINT ["vllm", "serve"]`) used without `command` while
-`args` start with `vllm serve` or `serve`.
+`args` start with `vllm serve` or `serve`, or are a whole command of their own (`sh -c "vllm serve
+…"`, `python3 -m vllm.entrypoints.openai.api_server …`).
 
 ## Why it matters for cold start
 The container runs `vllm serve vllm serve …` and exits with "unrecognized arguments": the pod
@@ -69,7 +70,8 @@ args: ["Qwen/Qwen3-8B"]
 ```
 
 ## Fix safety
-Safe: removes the duplicated tokens.
+Safe: removes the duplicated tokens. No fix for a whole command in `args`: move it under
+`command:` yourself.
 """
 
 META_501 = RuleMeta(code="CS501", name="config-flag-ignored", lever=Lever.CONFIG, severity=Severity.ERROR,
@@ -80,7 +82,7 @@ META_502 = RuleMeta(code="CS502", name="api-server-positional-model", lever=Leve
                     fix=FixAvailability.ALWAYS, engine_only=True, docs=CS502_DOCS)
 META_503 = RuleMeta(code="CS503", name="duplicated-entrypoint", lever=Lever.CONFIG, severity=Severity.ERROR,
                     summary="args repeat the image's `vllm serve` entrypoint", scope=Scope.CONTAINER,
-                    fix=FixAvailability.ALWAYS, engine_only=True, docs=CS503_DOCS)
+                    fix=FixAvailability.SOMETIMES, engine_only=True, docs=CS503_DOCS)
 
 
 def check_config_flag(c: Container, settings: Settings) -> Iterator[Violation]:
@@ -104,6 +106,12 @@ def check_positional_model(c: Container, settings: Settings) -> Iterator[Violati
 
 def check_duplicated_entrypoint(c: Container, settings: Settings) -> Iterator[Violation]:
     args = c.engine_args
+    first = args.command_in_args if args else None
+    if first is not None:
+        yield Violation(f"the image's entrypoint is `vllm serve` and there is no `command`: args starting with "
+                        f"{first.value!r} run as `vllm serve {first.value} …` and exit — put these words under "
+                        "`command:` instead of `args:`", first.path, span=first.span)
+        return
     dup = args.duplicated_entrypoint if args else ()
     if not dup:
         return

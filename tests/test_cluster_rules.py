@@ -265,3 +265,23 @@ def test_corpus_runs_as_one_set_without_a_crash():
     assert {"CS204", "CS303", "CS505"} <= codes
     # the corpus ScaledObject keeps minReplicaCount: 1, so it makes nothing scale to zero
     assert collect_scale_context(objects).keda_zero_targets == set()
+
+
+def test_node_constraints_read_nodeselector_and_one_required_affinity_term():
+    from cslint.warmbuffer import node_constraints, node_selector
+    from cslint.workloads import K8sObject
+
+    def template(spec: dict):
+        return K8sObject({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": spec}, "").templates[0]
+
+    def affinity(*terms):
+        return {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": list(terms)}}}
+    zone = {"key": "zone", "operator": "In", "values": ["a", "b"]}
+    gpu = {"key": "gpu", "operator": "In", "values": ["l4", "h100"]}
+    one_term = template({"nodeSelector": {"gpu": "l4"}, "affinity": affinity({"matchExpressions": [zone, gpu]})})
+    assert node_constraints(one_term) == {"zone": frozenset("ab"), "gpu": frozenset(["l4"])}  # both must hold
+    assert node_selector(one_term) == {"gpu": "l4"}  # only labels pinned to one value
+    alternatives = template({"affinity": affinity({"matchExpressions": [zone]}, {"matchExpressions": [gpu]})})
+    assert node_constraints(alternatives) == {}  # either term may hold: neither binds
+    not_in = template({"affinity": affinity({"matchExpressions": [{"key": "gpu", "operator": "NotIn", "values": ["t4"]}]})})
+    assert node_constraints(not_in) == {}
