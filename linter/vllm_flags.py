@@ -68,6 +68,11 @@ BOOLEAN_FLAGS: frozenset[str] = frozenset({
     "help", "version",
 })
 
+# Words vLLM starts only its switches with (bool fields become store_true or
+# BooleanOptionalAction flags): a release's new `--skip-mm-profiling` must not swallow the
+# model that follows it, as a flag missing from the table above would.
+SWITCH_PREFIXES = ("no-", "enable-", "disable-", "skip-")
+
 # nargs="+" flags: they swallow every following word that is not an option.
 MULTI_VALUE_FLAGS: frozenset[str] = frozenset({
     "served-model-name", "lora-modules", "prompt-adapters", "allowed-origins", "allowed-methods",
@@ -147,7 +152,7 @@ def takes_value(name: str) -> bool:
     """Whether a flag given without `=value` consumes the next word."""
     if "." in name:
         return True  # dotted JSON sub-keys always carry a value
-    return not (name in BOOLEAN_FLAGS or name.startswith("no-"))
+    return not (name in BOOLEAN_FLAGS or name.startswith(SWITCH_PREFIXES))
 
 
 def takes_many(name: str) -> bool:

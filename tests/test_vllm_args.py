@@ -607,3 +607,20 @@ def test_shlex_quote_is_used_only_when_needed():
     container = {"command": ["sh", "-c", "vllm serve m"]}
     ops = append_flags_ops(parse(container), ["--chat-template", "/t.jinja", "it's"])
     assert ops[0]["value"] == "vllm serve m --chat-template /t.jinja " + shlex.quote("it's")
+
+
+@pytest.mark.parametrize("switch", ["--skip-mm-profiling", "--enable-some-new-feature", "--disable-x-y", "--no-enable-z"])
+def test_a_switch_the_table_does_not_know_does_not_swallow_the_model(switch):
+    """vLLM starts only its switches with these words; a new one before the model made the model
+    its value, and the model rules (CS102, CS103) went silent."""
+    args = parse({"image": IMAGE, "args": [switch, "meta-llama/Llama-3.1-8B", "--max-model-len", "4096"]})
+    assert args.model == "meta-llama/Llama-3.1-8B"
+    assert args.get("max-model-len").value_text == "4096"
+
+
+def test_command_in_args_on_the_vllm_serve_image_is_read_as_the_command_and_marked():
+    shell = parse({"image": IMAGE, "args": ["sh", "-c", "vllm serve /m --gpu-memory-utilization 0.8"]})
+    assert shell.command_in_args.value == "sh" and shell.get("gpu-memory-utilization").value_text == "0.8"
+    assert parse({"image": IMAGE, "args": ["/bin/bash", "/start.sh"]}).command_in_args.value == "/bin/bash"
+    assert parse({"image": IMAGE, "args": ["/models/m"]}).command_in_args is None
+    assert parse({"image": IMAGE, "command": ["sh", "-c"], "args": ["vllm serve /m"]}).command_in_args is None
