@@ -5,7 +5,9 @@ Checks that a GPU engine container sets `NCCL_CUMEM_ENABLE=0`.
 With cuMem allocations enabled, NCCL's initialisation can hang or fail inside containers
 (missing IPC permissions, small `/dev/shm`), so tensor-parallel engines never get past
 communicator setup. `/dev/shm` as a memory emptyDir ≥ 16Gi plus `NCCL_CUMEM_ENABLE=0` is the
-known-good pair.
+known-good pair. vLLM itself forced the variable to 0 from May 2024 (PR #5091, cuMem cost memory
+during CUDA-graph capture) until PR #24141 (September 2025) dropped the override once NCCL 2.22.3
+fixed that: images since then run with cuMem on unless the manifest says otherwise.
 
 **Caveat — multi-node NVLink (GB200/NVL72, MNNVL):** multi-node NVLink needs cuMem; there
 `NCCL_CUMEM_ENABLE=0` disables it. Switch the rule off for such workloads:
