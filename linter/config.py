@@ -214,6 +214,9 @@ def find_config(start: str) -> str | None:
         directory = parent
 
 
+_OUR_TABLE = re.compile(rb"^[ \t]*\[[ \t]*tool[ \t]*\.[ \t]*cslint\b", re.M)
+
+
 def _pyproject_table(path: str) -> dict | None:
     try:
         with open(path, "rb") as fh:
@@ -224,7 +227,9 @@ def _pyproject_table(path: str) -> dict | None:
         return None
     try:
         table = _tool_table(_toml(path, raw))
-    except ConfigError:  # not ours to report: a broken pyproject.toml is simply not a config
+    except ConfigError:  # a broken pyproject.toml is not ours to report, unless it holds our table
+        if _OUR_TABLE.search(raw):
+            raise
         return None
     return table if isinstance(table, dict) else None
 
@@ -313,6 +318,8 @@ def anchor_glob(glob: str, root: str) -> str:
 def load_settings(config_file: str | None = None, isolated: bool = False) -> tuple[Settings, dict[str, Any]]:
     """Settings from `config_file`, else from the nearest configuration; defaults when isolated."""
     origins: dict[str, Any] = {name: DEFAULT_ORIGIN for name in Settings.field_names()}
+    if isolated and config_file:
+        raise ConfigError("--config and --isolated contradict each other (--isolated ignores every configuration file)")
     if isolated:
         return Settings(), origins
     path = config_file or find_config(os.getcwd())

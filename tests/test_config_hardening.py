@@ -227,3 +227,19 @@ def test_a_bad_k8s_version_on_the_command_line_is_a_usage_error(tmp_path):
     result = CliRunner().invoke(main, ["--isolated", "--k8s-version", "abc", str(tmp_path / "ok.yaml")])
     assert result.exit_code == 2 and "internal error" not in result.output
     assert "expected a Kubernetes minor version" in result.output
+
+
+def test_a_broken_pyproject_holding_our_table_is_an_error_not_a_silent_default(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n[tool.cslint\nselect = ["CS4"]\n')
+    with pytest.raises(ConfigError, match=r"pyproject\.toml: invalid TOML"):
+        load_settings()
+    (tmp_path / "pyproject.toml").write_text('[project\ndependencies = ["cslint"]\n')  # not ours to report
+    settings, _ = load_settings()
+    assert settings.select == ("CS",)
+
+
+def test_config_and_isolated_together_are_a_usage_error(tmp_path):
+    (tmp_path / ".cslint.yaml").write_text("select: [CS4]\n")
+    with pytest.raises(ConfigError, match="contradict"):
+        load_settings(str(tmp_path / ".cslint.yaml"), isolated=True)
