@@ -179,7 +179,11 @@ def write_atomic(path: str, text: str, expected_original: str, bom: bool = False
     followed (its target is replaced, the link stays), and a read-only file is refused even when
     its directory would allow the rename. The content is compared again right before the rename,
     so an editor's save during the write is kept, not clobbered."""
-    if not stat.S_ISREG(os.stat(path).st_mode):  # a pipe was read once and cannot be replaced
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise OSError(f"{path} was removed while it was being fixed; not written") from None
+    if not stat.S_ISREG(mode):  # a pipe was read once and cannot be replaced
         raise OSError(f"{path} is not a regular file; not written")
     path = os.path.realpath(path)
     original = (b"\xef\xbb\xbf" if bom else b"") + expected_original.encode("utf-8")

@@ -47,17 +47,26 @@ def test_pyproject_without_table_is_skipped(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("raw", [b'[tool.cslint]\nignore = [\n', b'[tool.cslint]\nx = "\xff"\n'])
-def test_a_broken_pyproject_is_skipped_when_found_and_named_when_given(tmp_path, monkeypatch, raw):
-    """Discovery passes over a pyproject.toml it cannot read (another tool's file, not ours to
-    judge); the same file given with --config is an error that names it."""
+def test_a_broken_pyproject_holding_our_table_is_named_found_or_given(tmp_path, monkeypatch, raw):
+    """A pyproject.toml that cannot be read but holds `[tool.cslint]` was meant for us: passing
+    over it to a parent's configuration (or the defaults) would lint with settings nobody wrote."""
     (tmp_path / ".cslint.yaml").write_text("goal: throughput\n")
     inner = tmp_path / "inner"
     inner.mkdir()
     (inner / "pyproject.toml").write_bytes(raw)
     monkeypatch.chdir(inner)
+    for given in (None, str(inner / "pyproject.toml")):
+        with pytest.raises(ConfigError, match=r"pyproject\.toml: invalid TOML: "):
+            load_settings(given)
+
+
+def test_a_broken_pyproject_of_another_tool_is_skipped(tmp_path, monkeypatch):
+    (tmp_path / ".cslint.yaml").write_text("goal: throughput\n")
+    inner = tmp_path / "inner"
+    inner.mkdir()
+    (inner / "pyproject.toml").write_bytes(b'[project]\ndependencies = ["cslint"\n')
+    monkeypatch.chdir(inner)
     assert load_settings()[0].goal == "throughput"
-    with pytest.raises(ConfigError, match=r"pyproject\.toml: invalid TOML: "):
-        load_settings(str(inner / "pyproject.toml"))
 
 
 @pytest.mark.parametrize("text, needle", [
