@@ -146,7 +146,9 @@ def markdown_section(results: list) -> str:
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None)
 @click.option("--isolated", is_flag=True, help="Ignore configuration files.")
 def explain_cold_start(paths: tuple[str, ...], **opts: Any) -> None:
-    """Print, per engine workload, what each cold-start lever costs and which are unaddressed."""
+    """Print, per engine workload, what each cold-start lever costs and which are unaddressed.
+
+    Exit 1 when a file does not parse (its workloads are not explained), 2 on a usage error."""
     from .cli import EXIT_CLEAN, EXIT_ERROR, StdoutError, base_settings
     try:
         code = _explain(list(paths) or ["."], opts, base_settings)
@@ -179,6 +181,10 @@ def _explain(paths: list[str], opts: dict[str, Any], base_settings: Any) -> int:
         raise
     linter = Linter(settings, keep_data=True)
     results = linter.lint_sources(sources)
+    unreadable = [(r.source.path, f) for r in results for f in r.findings if f.code == "CS000"]
+    for path, f in unreadable:  # not explained: say so, or "no engine workloads" would be a lie
+        where = f"{path}:{f.position.line}:{f.position.column}" if f.position else path
+        click.echo(f"cslint: {where}: CS000 {f.message} (not explained)", err=True)
     items = budgets(results, linter.context)
     fmt = opts.get("output_format") or "text"
     if fmt == "json":
@@ -187,4 +193,4 @@ def _explain(paths: list[str], opts: dict[str, Any], base_settings: Any) -> int:
         render_markdown(items, sys.stdout)
     else:
         render_text(items, sys.stdout)
-    return 0
+    return 1 if unreadable else 0

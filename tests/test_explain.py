@@ -117,3 +117,14 @@ def test_no_engine_and_bad_paths(tmp_path):
     assert bad.exit_code == 2 and "Traceback" not in bad.output and "missing.yaml" in bad.output
     broken = write(tmp_path, **{"broken.yaml": "a: [1,\n"})
     assert runner.invoke(main, ["explain-cold-start", str(broken)]).exit_code == 0
+
+
+def test_a_file_that_does_not_parse_is_named_and_exits_1(tmp_path):
+    """It printed "No engine workloads found." and exited 0, as if the file had been explained."""
+    from click.testing import CliRunner
+
+    from cslint.cli import main
+    (tmp_path / "bad.yaml").write_text("a: [\n")
+    result = CliRunner().invoke(main, ["explain-cold-start", "--isolated", str(tmp_path / "bad.yaml")])
+    assert result.exit_code == 1
+    assert "bad.yaml:2:1: CS000" in result.stderr and "(not explained)" in result.stderr
