@@ -116,7 +116,7 @@ def test_no_engine_and_bad_paths(tmp_path):
     bad = runner.invoke(main, ["explain-cold-start", str(tmp_path / "missing.yaml")])
     assert bad.exit_code == 2 and "Traceback" not in bad.output and "missing.yaml" in bad.output
     broken = write(tmp_path, **{"broken.yaml": "a: [1,\n"})
-    assert runner.invoke(main, ["explain-cold-start", str(broken)]).exit_code == 0
+    assert runner.invoke(main, ["explain-cold-start", str(broken)]).exit_code == 1  # not explained: named
 
 
 def test_a_file_that_does_not_parse_is_named_and_exits_1(tmp_path):
