@@ -156,6 +156,9 @@ class _Editor(BlockRemovals, DashLineHeads, EditState, ScalarEdits):
         if isinstance(node, yaml.SequenceNode) and node.flow_style and isinstance(value, list):
             self.replace_items(node, value)
             return
+        if isinstance(node, yaml.ScalarNode) and node.start_mark.index == node.end_mark.index:
+            self.replace_nothing(key, node, self.resolve(parts[:-1])[1], value, len(parts))
+            return
         if isinstance(node, yaml.ScalarNode) and not isinstance(value, (dict, list)):
             self.edits.append(self.replace_scalar(node, value))
             return

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from fuzzing import examples
@@ -92,3 +93,54 @@ def test_generated_deployment_fixes_in_its_own_style(step, indent_seq, quote, nc
     # the flow emptyDir got a flow insertion, on its own line, with its comment
     assert any(ln.endswith("emptyDir: {medium: Memory, sizeLimit: 16Gi}  # too small") for ln in lines)
     assert own_line_comments(fixed.replace("\r\n", "\n")) == own_line_comments(text.replace("\r\n", "\n"))
+
+
+NULL_KEYS = """apiVersion: v1
+kind: Pod
+metadata:
+  name: p
+spec:
+  volumes:  # none yet
+  containers:
+  - name: vllm
+    image: vllm/vllm-openai:v0.6.0
+    args: [--model, m/m]
+    volumeMounts:
+    env:"""
+
+KNATIVE_NULL_ANNOTATIONS = """apiVersion: serving.knative.dev/v1
+kind: Service
+metadata:
+  name: llm
+spec:
+  template:
+    metadata:
+      annotations:  # set below
+    spec:
+      containers:
+      - name: vllm
+        image: vllm/vllm-openai:v0.6.0
+        args: ["--model", "m/m"]
+"""
+
+
+@pytest.mark.parametrize("crlf", [False, True])
+@pytest.mark.parametrize("final_newline", [False, True])
+@pytest.mark.parametrize("text,codes,kept", [
+    (NULL_KEYS, {"CS401", "CS402"}, ["  volumes:  # none yet", "    volumeMounts:", "    env:"]),
+    (KNATIVE_NULL_ANNOTATIONS, {"CS506"}, ["      annotations:  # set below"]),
+])
+def test_null_valued_keys_get_a_block_value_below_them(text, codes, kept, crlf, final_newline):
+    """`env:` with nothing after it is null, written as nothing: the value goes on the lines below
+    the key (its comment kept); written after the colon it lost its space and did not parse."""
+    text = text.rstrip("\n") + ("\n" if final_newline else "")
+    if crlf:
+        text = text.replace("\n", "\r\n")
+    outcome = check_fix_properties("null.yaml", text)
+    assert codes <= set(outcome.fixed)
+    lines = outcome.text.replace("\r\n", "\n").split("\n")
+    for line in kept:
+        assert line in lines and lines[lines.index(line) + 1].lstrip().startswith(("- name:", "serving."))
+    assert outcome.text.endswith("\n") == final_newline
+    if crlf:
+        assert "\n" not in outcome.text.replace("\r\n", "")

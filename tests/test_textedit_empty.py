@@ -59,11 +59,30 @@ def test_emptied_block_collections(text, ops, expected):
     assert patch(text, *ops) == expected
 
 
+@pytest.mark.parametrize("text,ops,expected", [
+    # a collection goes on the lines below the key, which keeps its comment
+    ("env:\n", [replace("/env", [{"name": "A", "value": "1"}])], 'env:\n  - name: A\n    value: "1"\n'),
+    ("env:  # c\nx: 1\n", [replace("/env", {"a": 1})], "env:  # c\n  a: 1\nx: 1\n"),
+    ("env:", [add("/env", [1])], "env:\n  - 1"),
+    ("s:\r\n  env:\r\n  x: 1\r\n", [add("/s/env", [1])], "s:\r\n  env:\r\n    - 1\r\n  x: 1\r\n"),
+    ("s:\n  x: 1\n  env:\n", [add("/s/env", {"a": [1]}), add("/s/y", 2)], 's:\n  x: 1\n  env:\n    a:\n      - 1\n  "y": 2\n'),
+    # anything else after the colon or dash, with a space; in a flow collection, at the next token
+    ("env:  # c\nx: 1\n", [replace("/env", "v")], "env: v  # c\nx: 1\n"),
+    ("l:\n-\n- b\n", [replace("/l/0", {"a": 1})], "l:\n- {a: 1}\n- b\n"),
+    ("m: {a, b: }\n", [replace("/m/b", [1])], "m: {a, b: [1]}\n"),
+    ("m: [a: ]\n", [replace("/m/0/a", 1)], "m: [a: 1]\n"),
+])
+def test_a_null_written_as_nothing_gets_its_value_apart_from_the_colon(text, ops, expected):
+    assert patch(text, *ops) == expected
+
+
 @pytest.mark.parametrize("text,ops,why", [
     # dash-line shapes (`- - a`, `- a: 1` then siblings, refills) are edited: see test_flow_edit_limits
     ("? a\n: 1\nb: 2\n", [remove("/a")], "shares its line with something other than dashes"),
     ("r:\n  a: 1\n", [remove("/r/a"), add("/r/a", 2), remove("/r/a")], "an operation of the same fix added it"),
     ("s:\n- a\n", [add("/s/-", {"k": 1}), add("/s/1/j", 2)], "inserted in the same fix"),
+    ("m: {a, b: }\n", [replace("/m/a", [1])], "the key has no colon"),
+    ("? a\n", [replace("/a", 1)], "the key has no colon"),
 ])
 def test_irregular_layouts_are_refused_with_a_reason(text, ops, why):
     with pytest.raises(EditError, match=why):
