@@ -4,7 +4,8 @@ operation changes that memory wholesale: a replace that falls back on another wa
 (`forget_inside`: the new value supersedes those edits, so they are dropped, not merged).
 
 Also the guard for aliases: a node an alias (`*a`) refers to is one node at two places of the
-data but one place of the text, so replacing or removing it cannot be written exactly.
+data but one place of the text, so no edit at it or under it can be written exactly; the same
+holds for the mappings a merge key (`<<: *a`) joins.
 """
 from __future__ import annotations
 
@@ -36,13 +37,41 @@ def _walk_ids(node: Any) -> tuple[set[int], set[int]]:
     return seen, shared
 
 
+def merged_ids(root: Any) -> set[int]:
+    """Ids of the mappings a merge key (`<<: *a`) joins: the constructor flattens the merge in
+    place, so the mapping that says `<<` holds the very key nodes of the one it names, and that
+    one is no longer below the alias. Both hold keys another mapping holds; both are refused
+    (text written in either is read at the other, or belongs to the other)."""
+    holders: dict[int, int] = {}
+    merged: set[int] = set()
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        n = stack.pop()
+        if id(n) in seen:
+            continue
+        seen.add(id(n))
+        if isinstance(n, yaml.MappingNode):
+            for k, v in n.value:
+                holder = holders.setdefault(id(k), id(n))
+                if holder != id(n):
+                    merged |= {holder, id(n)}
+                stack += [k, v]
+        elif isinstance(n, yaml.SequenceNode):
+            stack.extend(n.value)
+    return merged
+
+
 def subtree_ids(node: Any) -> set[int]:
     return _walk_ids(node)[0]
 
 
-def shared_ids(root: Any) -> set[int]:
-    """Ids of the nodes that occur more than once in the tree: those an alias refers to."""
-    return _walk_ids(root)[1]
+def shared_ids(root: Any) -> dict[int, str]:
+    """The nodes an edit may not touch, each with the reason: those that occur more than once in
+    the tree (an alias refers to them) and the mappings a merge key joins."""
+    reasons = dict.fromkeys(merged_ids(root), "cannot edit a node that an alias refers to (a merge key << joins it to another mapping)")
+    reasons.update(dict.fromkeys(_walk_ids(root)[1], "cannot edit a node that an alias refers to"))
+    return reasons
 
 
 class EditState:
@@ -80,5 +109,13 @@ class EditState:
             self.shared = shared_ids(self.root)
         if not self.shared:
             return
-        if id(node) in self.shared or whole and subtree_ids(node) & self.shared:
-            raise EditError("cannot replace or remove a node that an alias refers to")
+        hit = {id(node)} & self.shared.keys() or whole and subtree_ids(node) & self.shared.keys()
+        if hit:
+            raise EditError(self.shared[min(hit)])
+
+    def refuse_shared_path(self, path: list[Any]) -> None:
+        """EditError when an edit lies under a node an alias refers to (`path`: the nodes from the
+        root to the edited one). A path through an alias or a merge key (`<<: *a`) resolves into
+        the anchor's nodes, so text written there changes every place that refers to them."""
+        for node in path:
+            self.refuse_shared(node, whole=False)

@@ -160,13 +160,24 @@ def append_documents(text: str, documents: list[dict[str, Any]]) -> str:
 def _verify(doc: Document, new_chunk: str, ops: list[dict[str, Any]], codes: str) -> None:
     """The edited text must parse to exactly the original data with the operations applied."""
     try:
-        expected = jsonpatch.apply_patch(copy.deepcopy(doc.data), ops)
+        expected = jsonpatch.apply_patch(unshared_copy(doc.data), ops)
     except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as exc:
         raise FixFailed(f"fix {codes} has an invalid patch: {exc}") from None
     reparsed = list(parse_documents(doc.file, new_chunk))
     if len(reparsed) != 1 or reparsed[0].error is not None or reparsed[0].data != expected:
         raise FixFailed(f"fix {codes} produced text that does not match its patch in document {doc.index}; "
                         "file left unchanged (please report this cslint bug)")
+
+
+def unshared_copy(value: Any) -> Any:
+    """A deep copy in which no two places hold one object. `copy.deepcopy` keeps the sharing an
+    alias or a merge key made, so a patch applied to the copy changed every aliased place, just
+    as a wrong edit at the anchor does, and `_verify` could not tell them apart."""
+    if isinstance(value, dict):
+        return {k: unshared_copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [unshared_copy(v) for v in value]
+    return copy.deepcopy(value)
 
 
 def _lint_text(linter: Linter, path: str, text: str) -> FileResult:

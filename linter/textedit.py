@@ -67,14 +67,17 @@ class _Editor(BlockRemovals, DashLineHeads, EditState, ScalarEdits):
         self.heads: dict[int, DashHead] = {}  # removed first entries on dash lines (`- name: x`)
         self.added_keys: dict[int, list[tuple[int, float]]] = {}  # (offset, order) of keys added to block mappings
         self.removed_keys: set[int] = set()  # keys of block mappings this batch removed
-        self.shared: set[int] | None = None  # nodes an alias refers to (found when first needed)
+        self.shared: dict[int, str] | None = None  # nodes no edit may touch, and why (found when first needed)
         self.replaced: set[int] = set()  # collections this batch replaced (their nodes are the old value)
 
     # -- navigation ---------------------------------------------------------------------------
     def resolve(self, parts: list[str]) -> tuple[Any, Any]:
-        """(key node, node) at the path, following earlier insertions/removals in sequences."""
+        """(key node, node) at the path, following earlier insertions/removals in sequences;
+        EditError when the path runs into what an alias refers to (every operation resolves its
+        node or its parent here)."""
         node, key = self.root, None
         prefix = ""
+        path = []
         for part in parts:
             if id(node) in self.replaced:  # the path runs into the new value, not into these nodes
                 raise EditError(f"cannot edit inside {prefix}: an operation of the same fix added it")
@@ -95,6 +98,8 @@ class _Editor(BlockRemovals, DashLineHeads, EditState, ScalarEdits):
                     raise EditError(f"cannot edit {prefix}/{part}: an operation of the same fix added it")
                 key, node = found
             prefix += "/" + part
+            path.append(node)
+        self.refuse_shared_path(path)
         if id(node) in self.replaced:  # edited again, or the parent of an edit: written already
             raise EditError(f"cannot edit {prefix or '/'} again: an operation of the same fix added it")
         return key, node

@@ -1,7 +1,6 @@
 """Shared helpers of the autofix tests: fix a file in process, measure what changed."""
 from __future__ import annotations
 
-import copy
 import difflib
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,7 +10,7 @@ import yaml
 
 from cslint.documents import parse_documents
 from cslint.engine import Linter
-from cslint.fixer import FixOutcome, _lint_text, fix_text, select_fixes
+from cslint.fixer import FixOutcome, _lint_text, fix_text, select_fixes, unshared_copy
 from cslint.model import Applicability
 from cslint.settings import Settings
 from cslint.sources import SourceText, read_source
@@ -93,7 +92,7 @@ def expected_data(step: Step) -> list:
     jsonpatch, followed by the documents the step appends."""
     out = []
     for doc in parse_documents("x", step.before):
-        data = copy.deepcopy(doc.data)
+        data = unshared_copy(doc.data)  # deepcopy keeps what aliases share
         if doc.index in step.operations:
             data = jsonpatch.apply_patch(data, step.operations[doc.index])
         out.append(data)

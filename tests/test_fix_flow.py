@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from fuzzing import examples
 
 from cslint.documents import parse_documents
+from cslint.fixer import unshared_copy
 from cslint.textedit import EditError, apply_edits, edits_for
 from flow_layouts import document
 from test_fix_properties import check_fix_properties
@@ -30,7 +31,7 @@ def patch(text: str, *ops: dict) -> str:
     """The engine's text for `ops`, asserted equal to jsonpatch's data (what the fixer verifies)."""
     doc = next(parse_documents("t.yaml", text))
     new = apply_edits(text, edits_for(text, doc.root, list(ops)))
-    expected = jsonpatch.apply_patch(copy.deepcopy(doc.data), list(ops))
+    expected = jsonpatch.apply_patch(unshared_copy(doc.data), list(ops))  # as _verify does
     reparsed = list(parse_documents("t.yaml", new))
     assert len(reparsed) == 1 and reparsed[0].error is None, new
     assert reparsed[0].data == expected, new

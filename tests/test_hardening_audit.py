@@ -27,6 +27,7 @@ from cslint import podtemplates
 from cslint.cli import main
 from cslint.documents import MAX_ALIAS_EXPANSION, parse_documents
 from cslint.engine import Linter
+from cslint.fixer import FixFailed, _verify
 from cslint.settings import Settings
 from cslint.sources import SourceText
 from cslint.workloads import iter_objects
@@ -394,6 +395,60 @@ def test_fixes_through_merge_keys_keep_the_data_or_refuse(tmp_path):
     else:
         assert all(d.error is None for d in parse_documents("m", after))
         assert "*engine" in after
+
+
+POD_HEAD = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n"
+ENGINE = '    image: vllm/vllm-openai:v0.6.0\n    args: ["--model", "m/m"]\n'
+SHARED_BY_ALIAS = {
+    "merged-base": (POD_HEAD + '  - &base {name: sidecar, image: busybox:1.36, env: [{name: A, value: "1"}]}\n'
+                    "  - <<: *base\n    name: vllm\n" + ENGINE, "CS402"),
+    "merged-resources": (POD_HEAD + "  - name: vllm\n" + ENGINE + "    resources: &res {limits: {memory: 8Gi}}\n"
+                         "  - name: other\n    image: busybox:1.36\n    resources: {<<: *res}\n", "CS406"),
+    "aliased-env": ("""apiVersion: leaderworkerset.x-k8s.io/v1
+kind: LeaderWorkerSet
+metadata:
+  name: lws
+spec:
+  leaderWorkerTemplate:
+    size: 2
+    leaderTemplate:
+      spec:
+        containers:
+        - name: vllm
+          image: vllm/vllm-openai:v0.6.0
+          args: ["--model", "m/m"]
+          env: &env
+          - {name: A, value: "1"}
+    workerTemplate:
+      spec:
+        containers:
+        - name: vllm
+          image: vllm/vllm-openai:v0.6.0
+          args: ["--model", "m/m"]
+          env: *env
+""", "CS402"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SHARED_BY_ALIAS))
+def test_fixes_under_an_anchored_node_are_refused_not_spread_through_the_alias(tmp_path, name):
+    """An edit under `&a` (reached from the anchor's side, an alias's or a merge key's) is read at
+    every place that refers to it: the sidecar got NCCL_CUMEM_ENABLE, both containers the new
+    memory limit, the shared env list the variable twice. The fix is refused and says why."""
+    text, code = SHARED_BY_ALIAS[name]
+    f = tmp_path / f"{name}.yaml"
+    f.write_text(text)
+    result = cli("--isolated", "--fix", "--unsafe-fixes", "--select", code, str(f))
+    assert f.read_text() == text
+    assert "cannot edit a node that an alias refers to" in result.output, result.output
+
+
+def test_verify_does_not_share_what_aliases_share():
+    """The fixer's check applies the patch to a copy without the aliasing, so text edited at an
+    anchor no longer matches a patch that meant one place."""
+    doc = next(parse_documents("a.yaml", "x: &a [1]\ny: *a\n"))
+    with pytest.raises(FixFailed, match="does not match its patch"):
+        _verify(doc, "x: &a [1, 2]\ny: *a\n", [{"op": "add", "path": "/x/-", "value": 2}], "CS000")
 
 
 def test_a_workload_on_one_very_long_line_lints_and_fixes(tmp_path):
