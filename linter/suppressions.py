@@ -100,9 +100,20 @@ def comment_suppressions(doc: Document, first: bool) -> Iterator[Suppression]:
         codes, _ = parse_codes(m.group(2))
         line0 = text.count("\n", 0, m.start())
         target = _next_content_line(text, line0) if own_line else line0
-        yield Suppression(kind, codes, (m.group(3) or "").strip() or None, doc, start=m.start(), end=m.end(),
+        yield Suppression(kind, codes, (m.group(3) or "").strip() or None, doc, start=m.start(),
+                          end=_directive_end(text, m.end()),
                           codes_start=m.start(2), codes_end=m.end(2), line=doc.chunk.line + target + 1,
                           own_line=own_line)
+
+
+_REMARK = re.compile(r"[^\n]*?(?=[ \t]*(?:(?<=[ \t])#|\r?$))", re.M)
+
+
+def _directive_end(text: str, end: int) -> int:
+    """Where the directive's comment ends: words after `]` without `--` (`ignore[CS202] pinned`)
+    are still its comment, up to a later `# comment` or the end of the line. Removing only the
+    directive left them after the value (`image: x  pinned`), where they became part of it."""
+    return _REMARK.match(text, end).end()
 
 
 def _header_end(text: str) -> int:

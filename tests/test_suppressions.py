@@ -104,6 +104,23 @@ def test_cs900_fix_removes_a_wholly_unused_annotation_and_comment():
     assert "cslint.io/ignore:" not in outcome.text and "team: llm" in outcome.text
 
 
+@pytest.mark.parametrize("comment,kept", [
+    ("  # cslint: ignore[CS202] pinned", ""),
+    ("  # cslint: ignore[CS202] pinned by digest  # owner: ml", "  # owner: ml"),
+    ("  # cslint: ignore[CS202]  # owner: ml", "  # owner: ml"),
+    ("  # cslint: ignore[CS202] -- pinned", ""),
+])
+def test_cs900_fix_removes_the_words_after_the_directive_with_it(comment, kept):
+    """Words after `]` without `--` belong to the directive's comment and go with it (up to a
+    later `# comment`); removing only the directive made them part of the image value."""
+    line = "    image: vllm/vllm-openai:v0.6.0"
+    text = ("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: vllm\n"
+            f"{line}{comment}\n    args: [--model, m/m]\n")
+    outcome = fix_text("p.yaml", text, Linter(Settings(select=SELECT)), Applicability.SAFE)
+    assert outcome.error is None and outcome.fixed["CS900"] == 1
+    assert f"\n{line}{kept}\n" in outcome.text
+
+
 def test_cs900_fix_empties_metadata_that_held_only_the_annotation():
     """The map goes with its last annotation; the pod template keeps `metadata: {}` and its comment."""
     text = (FIXTURES.parent.parent / "CS900" / "only_annotation.yaml").read_text()
