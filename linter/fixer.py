@@ -133,12 +133,18 @@ def _apply_plan(text: str, documents: list[Document], plan: dict[int, list[Findi
         pieces.append(new_chunk)
         pos = doc.chunk.start + len(doc.chunk.text)
     pieces.append(text[pos:])
-    return append_documents("".join(pieces), [d for fs in plan.values() for f in fs for d in f.fix.new_documents])
+    appending = [f for fs in plan.values() for f in fs if f.fix.new_documents]
+    try:
+        return append_documents("".join(pieces), [d for f in appending for d in f.fix.new_documents])
+    except EditError as exc:
+        codes = ", ".join(sorted({f.code for f in appending}))
+        raise FixFailed(f"fix {codes} could not be applied: {exc}; file left unchanged") from None
 
 
 def append_documents(text: str, documents: list[dict[str, Any]]) -> str:
     """Whole new documents (`Fix.new_documents`) go at the end of the file as `---` YAML, each
-    once, and must parse back to exactly themselves."""
+    once, with the file's line ending, and must parse back to exactly themselves. A JSON file
+    holds one value and must stay JSON: EditError."""
     import yaml
     unique: list[dict[str, Any]] = []
     for d in documents:
@@ -146,14 +152,18 @@ def append_documents(text: str, documents: list[dict[str, Any]]) -> str:
             unique.append(d)
     if not unique:
         return text
-    added = "".join("---\n" + yaml.safe_dump(d, sort_keys=False, default_flow_style=False, allow_unicode=True,
-                                              width=4096) for d in unique)
+    if text.lstrip()[:1] in ("{", "["):
+        raise EditError("cannot append a document to a JSON file (one JSON value per file)")
+    nl = "\r\n" if "\r\n" in text else "\n"
+    marker = "---" + nl
+    added = "".join(marker + yaml.safe_dump(d, sort_keys=False, default_flow_style=False, allow_unicode=True,
+                                            width=4096).replace("\n", nl) for d in unique)
     reparsed = list(parse_documents("<fix>", added))
     if [r.data for r in reparsed] != unique or any(r.error for r in reparsed):
         raise FixFailed("new documents of a fix do not round-trip through YAML; file left unchanged")
-    text += "" if not text or text.endswith("\n") else "\n"
+    text += "" if not text or text.endswith("\n") else nl
     if text.rstrip().endswith("\n---") or text.strip() == "---":  # the file already ends with a marker
-        added = added[len("---\n"):]
+        added = added[len(marker):]
     return text + added
 
 

@@ -1,6 +1,8 @@
 """Cross-object rules (CS301–CS303, CS504), scale-from-zero detection, cloud profiles (CS203–CS205)
 and the `Fix.new_documents` extension: behaviour the per-rule fixtures cannot show on their own."""
 
+import json
+
 import pytest
 import yaml
 from click.testing import CliRunner
@@ -18,6 +20,7 @@ from cslint.registry import Rule, active_rules
 from cslint.scaling import collect_scale_context, scale_to_zero_reason
 from cslint.settings import Settings
 from cslint.sources import SourceText, read_source
+from cslint.textedit import EditError
 from cslint.warmbuffer import PAUSE_IMAGE
 from cslint.workloads import iter_objects
 
@@ -171,6 +174,47 @@ def test_append_documents_keeps_the_text_and_adds_a_separator(text):
     assert out.startswith(text)
     data = [d.data for d in parse_documents("x", out)]
     assert data[-1] == {"kind": "X"} and data.count({"kind": "X"}) == 1
+
+
+@pytest.mark.parametrize("text", ["a: 1\r\n", "a: 1\r\nb: 2", "a: 1\r\n---\r\n"])
+def test_appended_documents_use_the_file_line_ending(text):
+    out = append_documents(text, [{"kind": "X", "data": {"k": "multi\nline"}}])
+    assert out.startswith(text) and "\n" not in out.replace("\r\n", "")
+    assert [d.data for d in parse_documents("x", out)][-1] == {"kind": "X", "data": {"k": "multi\nline"}}
+
+
+@pytest.mark.parametrize("text", ['{"a": 1}\n', '  [1]'])
+def test_no_document_is_appended_to_a_json_file(text):
+    with pytest.raises(EditError, match="JSON file"):
+        append_documents(text, [{"kind": "X"}])
+
+
+ISVC = """apiVersion: serving.kserve.io/v1beta1
+kind: InferenceService
+metadata:
+  name: llm
+spec:
+  predictor:
+    minReplicas: 0
+    model:
+      modelFormat: {name: huggingface}
+      resources: {limits: {nvidia.com/gpu: "1"}}
+"""
+
+
+def test_cs301_buffer_in_a_crlf_file_is_crlf_and_a_json_file_is_left_json(tmp_path):
+    crlf = tmp_path / "isvc.yaml"
+    crlf.write_bytes(ISVC.replace("\n", "\r\n").encode())
+    as_json = tmp_path / "isvc.json"
+    as_json.write_text(json.dumps(yaml.safe_load(ISVC), indent=2) + "\n")
+    before = as_json.read_text()
+    result = CliRunner().invoke(main, ["check", "--isolated", str(tmp_path), "--select", "CS301", "--fix",
+                                       "--unsafe-fixes"])
+    fixed = crlf.read_bytes().decode()
+    assert [d.data["kind"] for d in parse_documents("x", fixed)] == ["InferenceService", "PriorityClass", "Deployment"]
+    assert "\n" not in fixed.replace("\r\n", "")
+    assert as_json.read_text() == before and "one JSON value per file" in result.output
+    json.loads(as_json.read_text())
 
 
 # -- CS504: safe fix across files ------------------------------------------------------------------
