@@ -83,14 +83,19 @@ def fix_text(path: str, text: str, linter: Linter, required: Applicability,
     if any(d.error for d in result.documents):
         outcome.error = "not fixed: the file does not parse"
         return outcome
+    refused: dict[tuple, str] = {}  # fixes the editor cannot write in this file's layout, and why
     for _ in range(MAX_ITERATIONS):
         outcome.result = result
-        plan = select_fixes(result.findings, required)
+        plan = select_fixes([f for f in result.findings if f.fix is None or _fix_key(f) not in refused], required)
         if not plan:
+            _note_refused(outcome, refused)
             return outcome
         try:
             try:
                 new_text = _apply_plan(text, result.documents, plan)
+            except FixRefused as exc:  # the layout, not a bug: leave those fixes out, apply the others
+                refused.update(_refused_alone(text, result.documents, exc))
+                continue
             except RecursionError:  # deep data lints (CS000 stops at the parser's limit) but cannot be copied
                 raise FixFailed("a document is nested too deeply to verify a fix; file left unchanged") from None
         except FixFailed as exc:  # as ruff: revert every pass, never write a half-fixed file
@@ -115,6 +120,40 @@ class FixFailed(Exception):
     pass
 
 
+class FixRefused(FixFailed):
+    """The text editor cannot write these fixes in this layout (an alias, a flow comment): not a
+    bug, so the file's other fixes still go in."""
+
+    def __init__(self, message: str, document: int | None, findings: list[Finding]) -> None:
+        super().__init__(message)
+        self.document, self.findings = document, findings
+
+
+def _fix_key(f: Finding) -> tuple:
+    return f.document, f.code, repr(f.fix.operations), repr(f.fix.comment_edits), repr(f.fix.new_documents)
+
+
+def _refused_alone(text: str, documents: list[Document], exc: FixRefused) -> dict[tuple, str]:
+    """Which of the fixes refused together are refused on their own (all of them when each goes
+    in alone but not together: the combination is what the editor cannot write)."""
+    alone: dict[tuple, str] = {}
+    for f in exc.findings if exc.document is not None else ():  # None: whole documents appended
+        try:
+            _apply_plan(text, documents, {exc.document: [f]})
+        except FixRefused as one:
+            alone[_fix_key(f)] = str(one)
+        except FixFailed:
+            pass  # reported when the plan that holds it runs
+    return alone or {_fix_key(f): str(exc) for f in exc.findings}
+
+
+def _note_refused(outcome: FixOutcome, refused: dict[tuple, str]) -> None:
+    if refused and not outcome.error:
+        reasons = sorted(set(refused.values()))
+        tail = " (the other fixes were applied)" if outcome.fixed else "; file left unchanged"
+        outcome.error = "; ".join(reasons) + tail
+
+
 def _apply_plan(text: str, documents: list[Document], plan: dict[int, list[Finding]]) -> str:
     by_index = {d.index: d for d in documents}
     pieces: list[str] = []
@@ -126,7 +165,9 @@ def _apply_plan(text: str, documents: list[Document], plan: dict[int, list[Findi
         try:
             comments = [TextEdit(a, b, c) for f in plan[index] for a, b, c in f.fix.comment_edits]
             new_chunk = apply_edits(doc.chunk.text, edits_for(doc.chunk.text, doc.root, ops) + comments)
-        except (EditError, KeyError, ValueError, TypeError) as exc:
+        except EditError as exc:
+            raise FixRefused(f"fix {codes} could not be applied to document {index}: {exc}", index, plan[index]) from None
+        except (KeyError, ValueError, TypeError) as exc:
             raise FixFailed(f"fix {codes} could not be applied to document {index}: {exc}; file left unchanged") from None
         _verify(doc, new_chunk, ops, codes)
         pieces.append(text[pos:doc.chunk.start])
@@ -138,7 +179,7 @@ def _apply_plan(text: str, documents: list[Document], plan: dict[int, list[Findi
         return append_documents("".join(pieces), [d for f in appending for d in f.fix.new_documents])
     except EditError as exc:
         codes = ", ".join(sorted({f.code for f in appending}))
-        raise FixFailed(f"fix {codes} could not be applied: {exc}; file left unchanged") from None
+        raise FixRefused(f"fix {codes} could not be applied: {exc}", None, appending) from None
 
 
 def append_documents(text: str, documents: list[dict[str, Any]]) -> str:

@@ -383,7 +383,7 @@ def test_merge_keys_lint_through_the_cli_with_positions_in_the_file(tmp_path):
 
 def test_fixes_through_merge_keys_keep_the_data_or_refuse(tmp_path):
     """Where the fix touches only written keys it must apply exactly (independent replay);
-    where it would edit an anchor other objects share, the whole file is left unchanged."""
+    where it would edit an anchor other objects share, that fix is refused and says why."""
     outcome = check_fix_properties("merged.yaml", MERGED_SIDECAR)
     assert outcome.changed and "<<: *res" in outcome.text
     f = tmp_path / "shared.yaml"
@@ -391,7 +391,7 @@ def test_fixes_through_merge_keys_keep_the_data_or_refuse(tmp_path):
     result = cli("--fix", "--unsafe-fixes", str(f))
     after = f.read_text()
     if after == MERGED_ENGINE:
-        assert "left unchanged" in result.output
+        assert "could not be applied" in result.output and "cannot edit a node that an alias refers to" in result.output
     else:
         assert all(d.error is None for d in parse_documents("m", after))
         assert "*engine" in after
@@ -441,6 +441,20 @@ def test_fixes_under_an_anchored_node_are_refused_not_spread_through_the_alias(t
     result = cli("--isolated", "--fix", "--unsafe-fixes", "--select", code, str(f))
     assert f.read_text() == text
     assert "cannot edit a node that an alias refers to" in result.output, result.output
+
+
+def test_a_refused_fix_leaves_the_others_of_the_file_to_apply(tmp_path):
+    """The refusal is about one node's layout: the file's other fixes (here the pull policy of a
+    container nobody aliases) still go in, and the message names the fix left out."""
+    text = SHARED_BY_ALIAS["merged-base"][0] + "  - name: puller\n    image: busybox:latest\n"
+    f = tmp_path / "mixed.yaml"
+    f.write_text(text)
+    result = cli("--isolated", "--fix", "--unsafe-fixes", "--select", "CS402,CS202", str(f))
+    after = f.read_text()
+    assert "imagePullPolicy: IfNotPresent" in after and "NCCL_CUMEM_ENABLE" not in after
+    assert after.replace("\n    imagePullPolicy: IfNotPresent", "") == text
+    assert "fix CS402 could not be applied" in result.output and "the other fixes were applied" in result.output
+    assert "left unchanged" not in result.output
 
 
 def test_verify_does_not_share_what_aliases_share():
