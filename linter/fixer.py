@@ -54,9 +54,14 @@ def conflicts(a: set[tuple[str, ...]], b: set[tuple[str, ...]]) -> bool:
 
 
 def select_fixes(findings: list[Finding], required: Applicability) -> dict[int, list[Finding]]:
-    """Per document, the fixes that can go together in one pass (first come, by position)."""
+    """Per document, the fixes that can go together in one pass (first come, by position).
+
+    An operation identical to one already chosen is shared, not a conflict (ruff, too, applies an
+    edit two fixes have in common once): every container's CS401 fix creates the same dshm volume,
+    so all containers are fixed in one pass instead of one per pass. Apply with `plan_operations`."""
     chosen: dict[int, list[Finding]] = {}
     claimed: dict[int, set[tuple[str, ...]]] = {}
+    claimed_ops: dict[int, list[dict[str, Any]]] = {}
     seen_ops: dict[int, list[tuple]] = {}
     for f in sorted(findings, key=Finding.sort_key):
         if f.suppressed or f.fix is None or f.fix.applicability < required:
@@ -66,13 +71,36 @@ def select_fixes(findings: list[Finding], required: Applicability) -> dict[int, 
         key = tuple(sorted(map(repr, f.fix.operations + f.fix.comment_edits + f.fix.new_documents)))
         if key in seen_ops.setdefault(f.document, []):
             continue  # the same edit from two findings is applied once
-        paths = {touched(op) for op in f.fix.operations} | {("#", str(a)) for a, _, _ in f.fix.comment_edits}
+        own = unshared(f.fix.operations, claimed_ops.setdefault(f.document, []))
+        paths = {touched(op) for op in own} | {("#", str(a)) for a, _, _ in f.fix.comment_edits}
         if conflicts(paths, claimed.setdefault(f.document, set())):
             continue
         claimed[f.document] |= paths
+        claimed_ops[f.document] += own
         seen_ops[f.document].append(key)
         chosen.setdefault(f.document, []).append(f)
     return chosen
+
+
+def plan_operations(chosen: list[Finding]) -> list[dict[str, Any]]:
+    """The operations of fixes chosen together, a shared one once (see `select_fixes`)."""
+    ops: list[dict[str, Any]] = []
+    for f in chosen:
+        ops += unshared(f.fix.operations, ops)
+    return ops
+
+
+def unshared(ops: tuple[dict[str, Any], ...], before: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A fix's operations less those the fixes before it already make. A scalar inserted into a
+    list is never shared: `--a 1 --b 1` needs both 1s, while a second identical volume or env
+    item would only be a duplicate name."""
+    return [op for op in ops if op not in before or _inserts_scalar(op)]
+
+
+def _inserts_scalar(op: dict[str, Any]) -> bool:
+    last = split_pointer(op.get("path", ""))[-1:]
+    return (op.get("op") == "add" and bool(last) and (last[0] == "-" or last[0].isdigit())
+            and not isinstance(op.get("value"), (dict, list)))
 
 
 def fix_text(path: str, text: str, linter: Linter, required: Applicability,
@@ -160,7 +188,7 @@ def _apply_plan(text: str, documents: list[Document], plan: dict[int, list[Findi
     pos = 0
     for index in sorted(plan):
         doc = by_index[index]
-        ops = [op for f in plan[index] for op in f.fix.operations]
+        ops = plan_operations(plan[index])
         codes = ", ".join(sorted({f.code for f in plan[index]}))
         try:
             comments = [TextEdit(a, b, c) for f in plan[index] for a, b, c in f.fix.comment_edits]

@@ -10,7 +10,7 @@ import yaml
 
 from cslint.documents import parse_documents
 from cslint.engine import Linter
-from cslint.fixer import FixOutcome, _lint_text, fix_text, select_fixes, unshared_copy
+from cslint.fixer import FixOutcome, _lint_text, fix_text, plan_operations, select_fixes, unshared_copy
 from cslint.model import Applicability
 from cslint.settings import Settings
 from cslint.sources import SourceText, read_source
@@ -71,7 +71,7 @@ def replay(path: str, text: str, unsafe: bool = True) -> list[Step]:
             if not plan or any(d.error for d in result.documents):
                 return steps
             out = fix_text(path, text, linter(), required)
-            ops = {i: [op for f in fs for op in f.fix.operations] for i, fs in plan.items()}
+            ops = {i: plan_operations(fs) for i, fs in plan.items()}
             comments = {i: [e for f in fs for e in getattr(f.fix, "comment_edits", ())] for i, fs in plan.items()}
             new_docs = []
             for d in (d for fs in plan.values() for f in fs for d in getattr(f.fix, "new_documents", ())):

@@ -155,6 +155,49 @@ def test_mutation_is_the_rules_operations_and_converges():
     assert obj == load("deployment-fixable.yaml"), "the request object must not be modified"
 
 
+FLIP_FLOP = {"code": "X901", "name": "flip-flop", "scope": "pod", "select": "$.securityContext.runAsNonRoot",
+             "require": {"equals": True}, "message": "runAsNonRoot is {value}",
+             "fix": {"patch": [{"op": "add", "path": "", "value": False}], "safe": True}}  # never satisfies itself
+
+
+@pytest.mark.parametrize("failure_mode,allowed,code", [("open", True, None), ("closed", False, 500)])
+def test_fixes_that_never_converge_are_reported_in_one_line(caplog, failure_mode, allowed, code):
+    import cslint.custom_rules  # noqa: F401  registers the provider
+    settings = Settings(fail_on=Severity.ERROR, select=("X",),
+                        extra=(("custom_rules", [FLIP_FLOP]), ("custom_rules_source", "test.yaml")))
+    looping = Admission(settings, WebhookPolicy(failure_mode=failure_mode))
+    limited = admission(failure_mode=failure_mode, unsafe_fixes=True, max_fix_passes=1)  # pull-policy needs 2
+    pull_policy = yaml.safe_load((FIXTURES.parent / "CS202" / "pull-policy.yaml").read_text())
+    with caplog.at_level(logging.ERROR, logger="cslint.webhook"):
+        for adm, obj in ((looping, load("pod-operator.yaml")), (limited, pull_policy)):
+            out = adm.mutate(review_for(obj, uid="uid-7"))
+            assert out.verdict == "error" and out.review["response"]["allowed"] is allowed
+            assert out.review["response"].get("status", {}).get("code") == code
+    assert [r.getMessage().split(": ", 1)[1] for r in caplog.records] == [
+        "FixesDidNotConverge: fixes did not converge: pass 2 brings back an earlier state (X901)",
+        "FixesDidNotConverge: fixes did not converge after 1 passes (CS101, CS202, CS401, CS403)"]
+    assert all(r.exc_info is None and "uid=uid-7" in r.getMessage() for r in caplog.records)
+
+
+def test_fixes_chosen_together_make_a_shared_operation_once_and_keep_repeated_args():
+    from cslint.fixer import plan_operations, select_fixes
+    from cslint.model import Finding, Fix
+    volume = {"op": "add", "path": "/spec/volumes", "value": [{"name": "dshm", "emptyDir": {"medium": "Memory"}}]}
+
+    def finding(n: int, *ops: dict) -> Finding:
+        return Finding("CS401", "shm", Severity.ERROR, "m", "f", 0, f"/spec/containers/{n}",
+                       fix=Fix(Applicability.SAFE, ops, "t"))
+    mounts = [finding(n, volume, {"op": "add", "path": f"/spec/containers/{n}/volumeMounts", "value": []})
+              for n in range(3)]
+    args = finding(5, *({"op": "add", "path": "/spec/containers/5/args/-", "value": v} for v in ("--a", "1", "--b", "1")))
+    chosen = select_fixes(mounts + [args], Applicability.SAFE)[0]
+    assert len(chosen) == 4  # one pass for every container
+    ops = plan_operations(chosen)
+    assert ops.count(volume) == 1 and [op["value"] for op in ops[-4:]] == ["--a", "1", "--b", "1"]
+    other = finding(1, {"op": "add", "path": "/spec/volumes", "value": [{"name": "cache"}]})
+    assert select_fixes(mounts + [other], Applicability.SAFE)[0] == mounts  # a different volume list waits
+
+
 def test_fixed_annotation_key_is_escaped_and_merged_with_an_earlier_record():
     obj = load("leaderworkerset-warn.yaml")
     obj["metadata"]["annotations"] = {"cslint.io/fixed": "CS401"}

@@ -6,6 +6,8 @@ import copy
 import json
 import socket
 import ssl
+import subprocess
+import sys
 import time
 import warnings
 
@@ -19,7 +21,8 @@ pytest.importorskip("starlette")
 pytest.importorskip("cryptography")
 
 from cslint.webhook.admission import review_for  # noqa: E402
-from webhook_harness import CA_NAME, FIXTURES, Server, load  # noqa: E402
+from fix_support import replay  # noqa: E402
+from webhook_harness import CA_NAME, FIXTURES, Server, load, vllm_pod  # noqa: E402
 from webhook_tls import issue  # noqa: E402
 
 
@@ -148,6 +151,44 @@ def test_mutated_fixable_deployment_then_validates_clean(server):
     assert server.review("/validate", obj)["allowed"] is False
     ops = json.loads(base64.b64decode(server.review("/mutate", obj)["patch"]))
     assert server.review("/validate", jsonpatch.apply_patch(obj, ops)) == {"uid": "test-uid", "allowed": True}
+
+
+@pytest.mark.parametrize("containers", [10, 40])
+def test_mutate_fixes_every_container_of_a_many_container_pod(server, containers):
+    pod = vllm_pod(containers)
+    resp = server.review("/mutate", pod)
+    assert resp["allowed"] is True and resp["patchType"] == "JSONPatch", resp
+    patched = jsonpatch.apply_patch(pod, json.loads(base64.b64decode(resp["patch"])))
+    assert [v["name"] for v in patched["spec"]["volumes"]] == ["dshm"]  # one volume, shared
+    for c in patched["spec"]["containers"]:
+        assert {"name": "dshm", "mountPath": "/dev/shm"} in c["volumeMounts"]
+        assert "--gpu-memory-utilization" in c["args"]
+    assert "patch" not in server.review("/mutate", patched)
+
+
+@pytest.fixture(scope="module")
+def unsafe_server(tmp_path_factory):
+    srv = Server(tmp_path_factory.mktemp("webhook-unsafe"), "--unsafe-fixes", "--failure-mode", "closed")
+    yield srv
+    srv.stop()
+    assert "Traceback" not in (srv.tmp / "server.log").read_text()
+
+
+def test_mutate_with_unsafe_fixes_patches_what_the_cli_writes(unsafe_server, tmp_path):
+    """The two fix loops agree: the webhook's patched object is the file `cslint check --fix
+    --unsafe-fixes` writes (CS401 and CS405 once needed a pass per container: 12 for this file)."""
+    source = FIXTURES.parent / "CS202" / "pull-policy.yaml"
+    obj = yaml.safe_load(source.read_text())
+    resp = unsafe_server.review("/mutate", obj)
+    assert resp["allowed"] is True and resp["patchType"] == "JSONPatch", resp
+    patched = jsonpatch.apply_patch(obj, json.loads(base64.b64decode(resp["patch"])))
+    assert "CS405" in patched["metadata"].pop("annotations")["cslint.io/fixed"]
+    copy_ = tmp_path / "pull-policy.yaml"
+    copy_.write_text(source.read_text())
+    subprocess.run([sys.executable, "-m", "cslint", "check", "--isolated", "--fix", "--unsafe-fixes", str(copy_)],
+                   capture_output=True, check=False)
+    assert yaml.safe_load(copy_.read_text()) == patched
+    assert len(replay(str(source), source.read_text())) <= 3  # the CLI's passes: all containers at once
 
 
 # -- bad input never stops the server ---------------------------------------------------------------

@@ -25,6 +25,13 @@ def load(name: str) -> dict:
     return yaml.safe_load((FIXTURES / name).read_text())
 
 
+def vllm_pod(containers: int) -> dict:
+    """A bare Pod with `containers` identical vLLM containers, each with safe fixes to make."""
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "many", "namespace": "ml"},
+            "spec": {"containers": [{"name": f"c{i}", "image": "vllm/vllm-openai:v0.11.0", "args": ["--model", "x"]}
+                                    for i in range(containers)]}}
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -20,7 +20,7 @@ from typing import Any
 import jsonpatch
 
 from ..engine import Linter
-from ..fixer import select_fixes
+from ..fixer import plan_operations, select_fixes
 from ..model import Applicability, Finding
 from ..settings import Settings
 from ..workloads import K8sObject
@@ -40,6 +40,11 @@ DENY_LINE_MAX = 300
 
 class BadReview(ValueError):
     """The body is not an AdmissionReview this webhook can answer (HTTP 400)."""
+
+
+class FixesDidNotConverge(RuntimeError):
+    """The fixes keep finding work: a cslint bug, fully described by its one-line message (the
+    codes involved), so it is logged without a traceback."""
 
 
 @dataclass
@@ -152,9 +157,14 @@ class Admission:
 
     def _plan(self, data: dict[str, Any],
               baseline: Baseline | None) -> tuple[list[dict[str, Any]], list[Finding], list[Finding]]:
-        """`plan_patch`, leaving alone the findings `baseline` holds; those come back third."""
-        current, ops, fixed = data, [], []
-        for _ in range(self.policy.max_fix_passes):
+        """`plan_patch`, leaving alone the findings `baseline` holds; those come back third.
+
+        Each pass applies every fix that does not conflict (all containers at once), so the
+        number of passes follows how fixes chain (CS405's volume after CS401's), not the number
+        of containers. A pass that brings back an earlier state can never converge: it is
+        reported at once rather than after the last allowed pass."""
+        current, ops, fixed, seen = data, [], [], {_state(data)}
+        for n in range(1, self.policy.max_fix_passes + 1):
             fixable, held = self.lint(current), []
             if baseline is not None:
                 fixable, held = baseline.split(fixable, current)
@@ -163,12 +173,17 @@ class Admission:
                 if ops and self.policy.annotate_fixes:
                     ops.extend(annotation_ops(data, fixed))
                 return ops, fixed, [f for f in held if f.fix and f.fix.applicability >= self.required]
-            step = [dict(op) for f in chosen for op in f.fix.operations]
+            step = [dict(op) for op in plan_operations(chosen)]
             current = jsonpatch.apply_patch(current, step)  # a copy: the request stays untouched
             ops.extend(step)
             fixed.extend(chosen)
-        raise RuntimeError(f"fixes did not converge after {self.policy.max_fix_passes} passes "
-                           f"({', '.join(sorted({f.code for f in fixed}))})")
+            state = _state(current)
+            if state in seen:
+                raise FixesDidNotConverge(f"fixes did not converge: pass {n} brings back an earlier state "
+                                          f"({_codes(chosen, ', ')})")
+            seen.add(state)
+        raise FixesDidNotConverge(f"fixes did not converge after {self.policy.max_fix_passes} passes "
+                                  f"({_codes(fixed, ', ')})")
 
     # -- UPDATE: what the update brings --------------------------------------------------------
     def baseline(self, request: dict[str, Any]) -> Baseline | None:
@@ -249,7 +264,7 @@ class Admission:
 
     def _internal_error(self, request: dict[str, Any], exc: Exception) -> Outcome:
         log.error("internal error on request uid=%s: %s: %s", request["uid"], type(exc).__name__, exc,
-                  exc_info=exc)
+                  exc_info=None if isinstance(exc, FixesDidNotConverge) else exc)
         if self.policy.failure_mode == "open":
             return Outcome(response(request, True, warnings=["cslint could not check this object (internal error); "
                                                              "admitted because failure-mode is open"]), "error")
@@ -319,8 +334,13 @@ def _annotations(**values: str) -> dict[str, str]:
     return {k: v for k, v in values.items() if v}
 
 
-def _codes(findings: list[Finding]) -> str:
-    return ",".join(sorted({f.code for f in findings}))
+def _codes(findings: list[Finding], sep: str = ",") -> str:
+    return sep.join(sorted({f.code for f in findings}))
+
+
+def _state(data: dict[str, Any]) -> str:
+    """An object's content as a comparable string, to spot a fix loop that goes round in circles."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
 
 
 def _clip(text: str, limit: int) -> str:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase
 from typing import Any
 
+from ..fixer import MAX_ITERATIONS
 from ..settings import Settings
 
 MODES = ("enforce", "warn", "audit")
@@ -43,7 +44,7 @@ class WebhookPolicy:
     schema: bool = False  # CS001: the API server validates against its own, exact schema already
     max_body_bytes: int = DEFAULT_MAX_BODY
     body_timeout: float = 10.0  # seconds allowed to receive a request body
-    max_fix_passes: int = 10
+    max_fix_passes: int = MAX_ITERATIONS  # the CLI's bound: what `cslint check --fix` fixes, /mutate fixes
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
