@@ -32,6 +32,17 @@ def patch_of(outcome) -> list[dict]:
     return json.loads(base64.b64decode(outcome.review["response"]["patch"]))
 
 
+def owner(api_version: str, kind: str, name: str = "x", **fields) -> dict:
+    return {"apiVersion": api_version, "kind": kind, "name": name, "uid": f"{name}-uid", **fields}
+
+
+def operator_pod() -> dict:
+    """pod-operator.yaml owned by an operator the webhook does not review, so the Pod is checked."""
+    pod = load("pod-operator.yaml")
+    pod["metadata"]["ownerReferences"] = [owner("models.example.com/v1", "ModelServer", controller=True)]
+    return pod
+
+
 # -- envelope -------------------------------------------------------------------------------------
 @pytest.mark.parametrize("body,words", [
     (b"{", "not valid JSON"),
@@ -80,9 +91,9 @@ def test_denial_message_and_warnings_stay_bounded():
 
 
 def test_warn_mode_never_denies_and_audit_mode_only_annotates():
-    warn = admission(mode="warn").validate(review_for(load("pod-operator.yaml"))).review["response"]
+    warn = admission(mode="warn").validate(review_for(operator_pod())).review["response"]
     assert warn["allowed"] is True and warn["warnings"][0].startswith("CS201")
-    audit = admission(mode="audit").validate(review_for(load("pod-operator.yaml"))).review["response"]
+    audit = admission(mode="audit").validate(review_for(operator_pod())).review["response"]
     assert audit == {"uid": "test-uid", "allowed": True, "auditAnnotations": {"findings": "CS201"}}
 
 
@@ -101,10 +112,74 @@ def test_fail_on_comes_from_settings():
     ({"dryRun": True}, "denied"),  # answered like any request
 ])
 def test_requests_that_pass_through(request_fields, verdict):
-    out = admission().validate(review_for(load("pod-operator.yaml"), **request_fields))
+    out = admission().validate(review_for(operator_pod(), **request_fields))
     assert out.verdict == verdict
     if verdict != "denied":
         assert out.review["response"] == {"uid": "test-uid", "allowed": True}
+
+
+def _child(kind: str, api_version: str, template_of: dict, owner_ref: dict) -> dict:
+    """`kind` made by a controller from the pod template of `template_of`."""
+    meta = {"name": "child", "namespace": "ml", "ownerReferences": [owner_ref]}
+    if kind == "Pod":
+        return {"apiVersion": api_version, "kind": kind, "metadata": meta,
+                "spec": template_of["spec"]["template"]["spec"]}
+    return {"apiVersion": api_version, "kind": kind, "metadata": meta, "spec": template_of["spec"]}
+
+
+@pytest.mark.parametrize("kind,api_version,owner_ref,named", [
+    ("Pod", "v1", owner("apps/v1", "ReplicaSet", "qwen-7d9f", controller=True), "ReplicaSet/qwen-7d9f"),
+    ("Pod", "v1", owner("batch/v1", "Job", "nightly-290", controller=True), "Job/nightly-290"),
+    ("Pod", "v1", owner("apps/v1", "StatefulSet", "lws-0", controller=True), "StatefulSet/lws-0"),
+    ("Pod", "v1", owner("ray.io/v1", "RayCluster", "ray", controller=True), "RayCluster/ray"),
+    ("ReplicaSet", "apps/v1", owner("apps/v1", "Deployment", "qwen", controller=True), "Deployment/qwen"),
+    ("ReplicaSet", "apps/v1", owner("argoproj.io/v1alpha1", "Rollout", "qwen", controller=True), "Rollout/qwen"),
+    ("Deployment", "apps/v1", owner("serving.kserve.io/v1beta1", "InferenceService", "qwen", controller=True),
+     "InferenceService/qwen"),
+    ("StatefulSet", "apps/v1", owner("leaderworkerset.x-k8s.io/v1", "LeaderWorkerSet", "lws", controller=True),
+     "LeaderWorkerSet/lws"),
+])
+def test_controller_owned_objects_are_judged_at_their_owner(kind, api_version, owner_ref, named):
+    child = _child(kind, api_version, load("deployment-fixable.yaml"), owner_ref)
+    assert admission().validate(review_for(dict(child, metadata={"name": "bare"}))).verdict == "denied"  # control
+    for decide in (admission().validate, admission().mutate, admission(mode="audit").validate):
+        out = decide(review_for(child))
+        assert out.verdict == "skipped" and out.findings == []
+        assert out.review["response"] == {"uid": "test-uid", "allowed": True,
+                                          "auditAnnotations": {"skipped": "controller-owned", "owner": named}}
+
+
+def test_job_of_a_cronjob_is_judged_at_the_cronjob():
+    template = load("deployment-fixable.yaml")["spec"]["template"]
+    job = {"apiVersion": "batch/v1", "kind": "Job", "spec": {"template": template},
+           "metadata": {"name": "nightly-290", "namespace": "ml",
+                        "ownerReferences": [owner("batch/v1", "CronJob", "nightly", controller=True)]}}
+    assert admission().validate(review_for(job)).verdict == "skipped"
+    assert "patch" not in admission().mutate(review_for(job)).review["response"]
+    del job["metadata"]["ownerReferences"]
+    assert admission().validate(review_for(job)).verdict == "denied"  # the control: it has findings
+
+
+@pytest.mark.parametrize("owner_ref", [
+    owner("apps/v1", "ReplicaSet"),  # an owner, but not the controller
+    owner("apps/v1", "ReplicaSet", controller=False),
+    owner("apps/v1", "ReplicaSet", controller="true"),  # not a boolean
+    owner("models.example.com/v1", "ModelServer", controller=True),  # a controller the webhook never reviews
+    owner("serving.knative.dev/v1", "Revision", controller=True),  # neither
+    owner("v1", "Deployment", controller=True),  # Deployment is not in the core group
+])
+def test_objects_without_a_reviewed_controller_are_checked(owner_ref):
+    pod = load("pod-operator.yaml")
+    pod["metadata"]["ownerReferences"] = [owner_ref]
+    assert admission().validate(review_for(pod)).verdict == "denied"
+
+
+def test_reviewed_owners_are_resources_the_manifests_register():
+    """Only an owner the webhook reviews stands for its children: every kind trusted is registered."""
+    from cslint.webhook.manifests import WORKLOAD_RESOURCES
+    from cslint.webhook.owners import JUDGED_OWNERS
+    registered = {(group, resource) for group, resources in WORKLOAD_RESOURCES for resource in resources}
+    assert {(group, kind.lower() + "s") for group, kind in JUDGED_OWNERS} <= registered
 
 
 def test_terminating_objects_are_not_blocked_and_exempt_object_globs_apply():
@@ -169,7 +244,7 @@ def test_fixes_that_never_converge_are_reported_in_one_line(caplog, failure_mode
     limited = admission(failure_mode=failure_mode, unsafe_fixes=True, max_fix_passes=1)  # pull-policy needs 2
     pull_policy = yaml.safe_load((FIXTURES.parent / "CS202" / "pull-policy.yaml").read_text())
     with caplog.at_level(logging.ERROR, logger="cslint.webhook"):
-        for adm, obj in ((looping, load("pod-operator.yaml")), (limited, pull_policy)):
+        for adm, obj in ((looping, operator_pod()), (limited, pull_policy)):
             out = adm.mutate(review_for(obj, uid="uid-7"))
             assert out.verdict == "error" and out.review["response"]["allowed"] is allowed
             assert out.review["response"].get("status", {}).get("code") == code

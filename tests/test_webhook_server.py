@@ -22,7 +22,8 @@ pytest.importorskip("cryptography")
 
 from cslint.webhook.admission import review_for  # noqa: E402
 from fix_support import replay  # noqa: E402
-from webhook_harness import CA_NAME, FIXTURES, Server, load, vllm_pod  # noqa: E402
+from webhook_harness import (CA_NAME, FIXTURES, Server, load, operator_pod, owner_reference,  # noqa: E402
+                             replicaset_pod, vllm_pod)
 from webhook_tls import issue  # noqa: E402
 
 
@@ -43,7 +44,7 @@ def test_clean_deployment_is_allowed_without_warnings(server):
 
 
 def test_bare_operator_pod_is_denied_with_code_container_path_and_hint(server):
-    resp = server.review("/validate", load("pod-operator.yaml"), uid="u-pod")
+    resp = server.review("/validate", operator_pod(), uid="u-pod")
     assert resp["allowed"] is False
     assert resp["status"]["code"] == 403
     message = resp["status"]["message"]
@@ -66,15 +67,15 @@ def test_leaderworkerset_with_only_warnings_is_allowed_with_warnings(server):
 
 
 def test_exempt_namespace_and_delete_pass_untouched(server):
-    pod = load("pod-operator.yaml")
+    pod = operator_pod()
     pod["metadata"]["namespace"] = "sandbox"
     assert server.review("/validate", pod, namespace="sandbox") == {"uid": "test-uid", "allowed": True}
-    assert server.review("/validate", load("pod-operator.yaml"), operation="DELETE", object=None) == \
+    assert server.review("/validate", operator_pod(), operation="DELETE", object=None) == \
         {"uid": "test-uid", "allowed": True}
 
 
 def test_dry_run_is_answered_like_any_request(server):
-    resp = server.review("/validate", load("pod-operator.yaml"), dryRun=True)
+    resp = server.review("/validate", operator_pod(), dryRun=True)
     assert resp["allowed"] is False
 
 
@@ -114,6 +115,32 @@ def test_update_mutation_waits_for_a_pod_template_change(server):
     resp = server.review("/mutate", restarted, operation="UPDATE", oldObject=old)
     patched = jsonpatch.apply_patch(restarted, json.loads(base64.b64decode(resp["patch"])))
     assert patched["metadata"]["annotations"]["cslint.io/fixed"] == "CS401,CS402,CS403"
+
+
+# -- objects a controller creates: judged at their owner --------------------------------------------
+SKIPPED = {"skipped": "controller-owned", "owner": "ReplicaSet/qwen-7d9f"}
+
+
+def test_pods_of_a_deployment_with_preexisting_findings_are_judged_at_the_deployment(server):
+    old = load("deployment-tag-pinned.yaml")
+    update = server.review("/validate", _labelled(old), operation="UPDATE", oldObject=old)
+    assert update["allowed"] is True and update["auditAnnotations"] == {"preexisting": "CS201"}
+    pod = replicaset_pod(old)  # what the ReplicaSet sends when the Deployment scales or rolls
+    assert server.review("/validate", pod, uid="u-rs-pod") == {"uid": "u-rs-pod", "allowed": True,
+                                                               "auditAnnotations": SKIPPED}
+    assert server.review("/mutate", replicaset_pod(load("deployment-fixable.yaml"))) == \
+        {"uid": "test-uid", "allowed": True, "auditAnnotations": SKIPPED}  # no patch: no drift from the template
+    del pod["metadata"]["ownerReferences"]  # the same Pod created by hand is checked
+    assert server.review("/validate", pod)["allowed"] is False
+
+
+def test_replicaset_of_a_deployment_is_judged_at_the_deployment(server):
+    deployment = load("deployment-fixable.yaml")
+    rs = dict(deployment, kind="ReplicaSet", metadata={"name": "qwen-7d9f", "namespace": "ml", "ownerReferences": [
+        owner_reference("apps/v1", "Deployment", "qwen")]})
+    for path in ("/validate", "/mutate"):
+        assert server.review(path, rs) == {"uid": "test-uid", "allowed": True, "auditAnnotations":
+                                           {"skipped": "controller-owned", "owner": "Deployment/qwen"}}
 
 
 @pytest.fixture(scope="module")
@@ -317,7 +344,7 @@ def test_rotated_certificate_is_served_to_new_connections_without_dropping_old_o
 def test_health_ready_and_metrics(server):
     assert server.client.get("/healthz").text == "ok"
     assert server.client.get("/readyz").status_code == 200
-    server.review("/validate", load("pod-operator.yaml"))
+    server.review("/validate", operator_pod())
     text = server.client.get("/metrics").text
     assert server.client.get("/metrics").headers["content-type"].startswith("text/plain; version=0.0.4")
     assert 'cslint_webhook_requests_total{endpoint="validate",verdict="denied"}' in text

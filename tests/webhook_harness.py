@@ -1,6 +1,7 @@
 """`cslint serve` as a subprocess with a throwaway CA, for the tests that speak real TLS to it."""
 from __future__ import annotations
 
+import copy
 import datetime
 import socket
 import ssl
@@ -23,6 +24,30 @@ BASE_ARGS = ("--fail-on", "error", "--cert-check-interval", "0.2", "--header-tim
 
 def load(name: str) -> dict:
     return yaml.safe_load((FIXTURES / name).read_text())
+
+
+def owner_reference(api_version: str, kind: str, name: str, controller: bool | None = True) -> dict:
+    ref = {"apiVersion": api_version, "kind": kind, "name": name, "uid": f"{name}-0000-4000-8000-000000000001"}
+    return ref if controller is None else dict(ref, controller=controller)
+
+
+def replicaset_pod(deployment: dict, owner: dict | None = None) -> dict:
+    """The Pod that a Deployment's ReplicaSet creates: the pod template, owned by the ReplicaSet
+    (or by `owner`)."""
+    meta, template = deployment["metadata"], copy.deepcopy(deployment["spec"]["template"])
+    owner = owner or owner_reference("apps/v1", "ReplicaSet", f"{meta['name']}-7d9f")
+    return {"apiVersion": "v1", "kind": "Pod",
+            "metadata": dict(template.get("metadata", {}), generateName=f"{owner['name']}-",
+                             namespace=meta.get("namespace", "default"), ownerReferences=[owner]),
+            "spec": template["spec"]}
+
+
+def operator_pod() -> dict:
+    """pod-operator.yaml as an operator the webhook does not review creates it: the Pod is the only
+    place its spec can be checked (owned by a ReplicaSet as in the file, it is judged at the owner)."""
+    pod = load("pod-operator.yaml")
+    pod["metadata"]["ownerReferences"] = [owner_reference("models.example.com/v1", "ModelServer", "qwen")]
+    return pod
 
 
 def vllm_pod(containers: int) -> dict:

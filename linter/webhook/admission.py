@@ -6,7 +6,9 @@ and re-linted to a fixed point — so a patched object re-reviewed yields an emp
 
 On UPDATE (update-policy new-only) the decision is about what the update brings: findings the
 old object already had (`ratchet`) do not deny, and are patched only when the update rewrites the
-pod template anyway — a fix on an unrelated update (a label) would restart every replica.
+pod template anyway — a fix on an unrelated update (a label) would restart every replica. An
+object that a reviewed controller made from its template (a ReplicaSet's Pod) is answered at its
+owner's review (`owners`), neither denied nor patched.
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from ..fixer import plan_operations, select_fixes
 from ..model import Applicability, Finding
 from ..settings import Settings
 from ..workloads import K8sObject
+from .owners import judged_owner
 from .policy import WebhookPolicy
 from .ratchet import Baseline, old_object, templates_change
 
@@ -110,9 +113,9 @@ class Admission:
     # -- entry points -------------------------------------------------------------------------
     def validate(self, review: dict[str, Any]) -> Outcome:
         request = review["request"]
-        skipped = self._pass_through(request)
-        if skipped:
-            return Outcome(response(request, True), skipped)
+        passed = self._pass_through(request)
+        if passed:
+            return passed
         try:
             findings = self.lint(request["object"])
             blocking, preexisting = self._blocking(request, findings)
@@ -122,9 +125,9 @@ class Admission:
 
     def mutate(self, review: dict[str, Any]) -> Outcome:
         request = review["request"]
-        skipped = self._pass_through(request, mutating=True)
-        if skipped:
-            return Outcome(response(request, True), skipped)
+        passed = self._pass_through(request)
+        if passed:
+            return passed
         try:
             ops, fixed, held = self._mutation_plan(request)
         except Exception as exc:
@@ -229,8 +232,19 @@ class Admission:
         return self.baseline(request)
 
     # -- decisions ----------------------------------------------------------------------------
-    def _pass_through(self, request: dict[str, Any], mutating: bool = False) -> str | None:
-        """Why a request is answered `allowed` without linting, or None to lint it."""
+    def _pass_through(self, request: dict[str, Any]) -> Outcome | None:
+        """The answer to a request allowed without linting, or None to lint it."""
+        verdict = self._unlinted(request)
+        if verdict:
+            return Outcome(response(request, True), verdict)
+        owner = judged_owner(request["object"])
+        if owner:  # no warning: it would go to the controller's log on every Pod it creates
+            return Outcome(response(request, True, auditAnnotations={"skipped": "controller-owned", "owner": owner}),
+                           "skipped")
+        return None
+
+    def _unlinted(self, request: dict[str, Any]) -> str | None:
+        """Why a request needs no look at the object at all (skipped, exempt), or None."""
         operation = request["operation"]
         if operation in ("DELETE", "CONNECT") or request.get("subResource"):
             return "skipped"
