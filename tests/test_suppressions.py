@@ -158,3 +158,12 @@ def test_no_marker_means_no_work():
     text = (FIXTURES / "annotations.yaml").read_text().replace("cslint.io/ignore", "example.com/other")
     assert not any(f.suppressed for f in lint("x.yaml", text))
     assert code_matches("CS401", ("CS4",))
+
+
+def test_an_unused_directive_in_a_file_without_findings_is_reported():
+    """Directives were read only in files that had findings: with `--select CS202,CS900` a stale
+    `ignore[CS202]` in an otherwise clean file went unreported."""
+    text = ("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: vllm\n"
+            "    image: vllm/vllm-openai:v0.6.0  # cslint: ignore[CS202]\n    args: [\"--model\", \"m/m\"]\n")
+    found = Linter(Settings(select=("CS202", "CS900"))).lint_sources([SourceText("p.yaml", text)])[0].findings
+    assert [(f.code, f.position.line) for f in found] == [("CS900", 7)]
