@@ -160,3 +160,14 @@ def test_a_file_named_with_leading_dots_is_inside_the_repository(tmp_path):
     outside = tmp_path.parent / "other.yaml"
     assert relative(str(outside), root) == (str(outside), False)
     assert relative(str(tmp_path.parent), root) == (str(tmp_path.parent), False)
+
+
+def test_text_report_escapes_control_characters_from_manifests_and_file_names():
+    """An ESC sequence in an image string drove the terminal of whoever read the CI log, and a
+    newline in a file name split a finding's line in two."""
+    text = 'apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: vllm\n' \
+           '    image: "vllm/vllm-openai:\\e[31mred"\n    args: ["--model", "m/m"]\n'
+    out = render("text", results_for(SourceText("a\nb.yaml", text), settings=Settings(select=("CS201",))),
+                 Settings(select=("CS201",)))
+    assert "\x1b" not in out and "\\x1b[31mred" in out
+    assert out.splitlines()[0].startswith("a\\nb.yaml:7:12: CS201")

@@ -18,7 +18,13 @@ def format_finding(f: Finding) -> str:
     if f.object is not None:
         context = f" ({f.object}" + (f", container {f.container}" if f.container else "") + ")"
     marker = " [*]" if f.fix and f.fix.applicability == Applicability.SAFE else ""  # fixable by --fix
-    return f"{where}: {f.code} [{f.severity}] {f.message}{context}{marker}"
+    return printable(f"{where}: {f.code} [{f.severity}] {f.message}{context}{marker}")
+
+
+def printable(line: str) -> str:
+    """The line with control characters written as escapes: a manifest's string (an ESC sequence,
+    a newline in a file name) must not drive the terminal or split a line of the report."""
+    return line if line.isprintable() else "".join(c if c.isprintable() else repr(c)[1:-1] for c in line)
 
 
 def source_excerpt(f: Finding) -> list[str]:
@@ -29,7 +35,7 @@ def source_excerpt(f: Finding) -> list[str]:
     line = mask_same_width(line, f.extra.get("secrets", ()))  # CI logs: no credential
     width = max(1, (f.position.end_column - f.column) if f.position.end_line == f.line else len(line) - f.column + 1)
     gutter = f"{f.line:>5} | "
-    return [gutter + line, " " * (len(gutter) + f.column - 1) + "^" * width]
+    return [gutter + printable(line), " " * (len(gutter) + f.column - 1) + "^" * width]
 
 
 def report(results: list[FileResult], settings: Settings, out: TextIO, *, show_source: bool = False,
