@@ -52,6 +52,8 @@ def check(c: Container, settings: Settings) -> Iterator[Violation]:
     tf_on = tf is not None and env_true(tf[1])
     if offline and (tf_on or hub is None or not env_true(hub[1])):
         return  # both on, or offline through TRANSFORMERS_OFFLINE, which every release reads
+    if offline and (tf is not None and tf[1] is None or tf is None and c.has_env_from):
+        return  # a valueFrom or envFrom may set the alias: do not guess, never overwrite it
     env_path = c.at("env") if "env" in c.data else c.pointer
     if offline:  # through HF_HUB_OFFLINE alone
         wrong = "is not set" if tf is None else f"is {tf[1]!r}"

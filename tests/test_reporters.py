@@ -171,3 +171,14 @@ def test_text_report_escapes_control_characters_from_manifests_and_file_names():
                  Settings(select=("CS201",)))
     assert "\x1b" not in out and "\\x1b[31mred" in out
     assert out.splitlines()[0].startswith("a\\nb.yaml:7:12: CS201")
+
+
+def test_source_excerpt_caret_follows_the_escapes_before_it():
+    from cslint.reporters.text import source_excerpt
+    text = ('apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n'
+            '  - {name: vllm,\timage: "vllm/vllm-openai:v0.11.0", args: ["/models/m"]}\n')
+    settings = Settings(select=("CS201",))
+    [f] = [f for r in Linter(settings, lines=True).lint_sources([SourceText("t.yaml", text)]) for f in r.findings]
+    shown, caret = source_excerpt(f)
+    assert shown[caret.index("^"):].startswith('"vllm/vllm-openai:v0.11.0"')
+    assert caret.count("^") == len('"vllm/vllm-openai:v0.11.0"')

@@ -79,3 +79,13 @@ def test_gpu_memory_fix_is_unsafe_when_a_config_file_may_set_the_value():
 def test_eager_engines_need_no_compile_cache():
     assert findings(pod('["/models/m", "--enforce-eager"]'), "CS405") == []
     assert [f.code for f in findings(pod('["/models/m"]'), "CS405")] == ["CS405"]
+
+
+def test_the_alias_set_by_valuefrom_or_envfrom_is_not_guessed_nor_overwritten():
+    """A `valueFrom` TRANSFORMERS_OFFLINE was reported as "is None" and its safe fix replaced the
+    ConfigMap reference with a literal; under `envFrom` the fix overrode what the ConfigMap sets."""
+    value_from = ('[{name: HF_HUB_OFFLINE, value: "1"}, '
+                  '{name: TRANSFORMERS_OFFLINE, valueFrom: {configMapKeyRef: {name: cm, key: tf}}}]')
+    assert findings(pod('["/models/m"]', value_from), "CS101") == []
+    env_from = pod('["/models/m"]', '[{name: HF_HUB_OFFLINE, value: "1"}]') + "      envFrom: [{configMapRef: {name: hf}}]\n"
+    assert findings(env_from, "CS101") == []

@@ -138,6 +138,8 @@ def _child(kind: str, api_version: str, template_of: dict, owner_ref: dict) -> d
      "InferenceService/qwen"),
     ("StatefulSet", "apps/v1", owner("leaderworkerset.x-k8s.io/v1", "LeaderWorkerSet", "lws", controller=True),
      "LeaderWorkerSet/lws"),
+    # LeaderWorkerSet's worker StatefulSet is controlled by its group's leader Pod
+    ("StatefulSet", "apps/v1", owner("v1", "Pod", "lws-0", controller=True), "Pod/lws-0"),
 ])
 def test_controller_owned_objects_are_judged_at_their_owner(kind, api_version, owner_ref, named):
     child = _child(kind, api_version, load("deployment-fixable.yaml"), owner_ref)

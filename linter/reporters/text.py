@@ -35,7 +35,9 @@ def source_excerpt(f: Finding) -> list[str]:
     line = mask_same_width(line, f.extra.get("secrets", ()))  # CI logs: no credential
     width = max(1, (f.position.end_column - f.column) if f.position.end_line == f.line else len(line) - f.column + 1)
     gutter = f"{f.line:>5} | "
-    return [gutter + printable(line), " " * (len(gutter) + f.column - 1) + "^" * width]
+    start, end = f.column - 1, f.column - 1 + width  # the caret moves with what the escapes add
+    shown_start, shown_width = len(printable(line[:start])), len(printable(line[start:end]))
+    return [gutter + printable(line), " " * (len(gutter) + shown_start) + "^" * max(1, shown_width)]
 
 
 def report(results: list[FileResult], settings: Settings, out: TextIO, *, show_source: bool = False,

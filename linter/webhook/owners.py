@@ -16,6 +16,7 @@ from typing import Any
 # `cslint webhook manifests` registers (manifests.WORKLOAD_RESOURCES)
 JUDGED_OWNERS = frozenset({
     ("", "ReplicationController"),
+    ("", "Pod"),  # LeaderWorkerSet makes each group's leader Pod the controller of its worker StatefulSet
     ("apps", "Deployment"), ("apps", "StatefulSet"), ("apps", "DaemonSet"), ("apps", "ReplicaSet"),
     ("batch", "Job"), ("batch", "CronJob"),
     ("leaderworkerset.x-k8s.io", "LeaderWorkerSet"),
