@@ -32,6 +32,7 @@ class FixOutcome:
     fixed: Counter = field(default_factory=Counter)  # code → count
     names: dict[str, str] = field(default_factory=dict)
     error: str | None = None
+    refused: frozenset = frozenset()  # fixes the editor could not write here (`without_refused`)
     # the lint of `text`, set whenever `text` differs from `original` (None when a fix failed and
     # `text` is the original again): the caller reports it instead of linting the text once more
     result: "FileResult | None" = None
@@ -117,6 +118,7 @@ def fix_text(path: str, text: str, linter: Linter, required: Applicability,
         plan = select_fixes([f for f in result.findings if f.fix is None or _fix_key(f) not in refused], required)
         if not plan:
             _note_refused(outcome, refused)
+            outcome.refused = frozenset(refused)
             return outcome
         try:
             try:
@@ -173,6 +175,14 @@ def _refused_alone(text: str, documents: list[Document], exc: FixRefused) -> dic
         except FixFailed:
             pass  # reported when the plan that holds it runs
     return alone or {_fix_key(f): str(exc) for f in exc.findings}
+
+
+def without_refused(result: FileResult, refused: frozenset) -> None:
+    """Findings whose fix the editor refused in this file lose it: the report must not count them
+    as fixable by `--fix`, which has just failed to apply them."""
+    for f in result.findings:
+        if f.fix is not None and _fix_key(f) in refused:
+            f.fix = None
 
 
 def _note_refused(outcome: FixOutcome, refused: dict[tuple, str]) -> None:

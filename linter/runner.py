@@ -166,7 +166,7 @@ def _open_output(path: str | None) -> TextIO:
 def _fix(results: list[FileResult], linter: Linter, opts: dict[str, Any]) -> tuple[list[FileResult], int, bool]:
     """Fix each file; report what remains. Returns the new results, the count of write errors and
     whether any file's text changed (`--diff` exits 1 then)."""
-    from .fixer import fix_text
+    from .fixer import fix_text, without_refused
     required = required_applicability(opts)
     new_results: list[FileResult] = []
     errors = 0
@@ -189,6 +189,8 @@ def _fix(results: list[FileResult], linter: Linter, opts: dict[str, Any]) -> tup
         # the fixer's lint of the text delivered; a file left as it was (not writable, rendered
         # output) is reported as it is, not as the fix would have made it
         final = outcome.result if outcome.changed and applied else result
+        if outcome.refused:
+            without_refused(final, outcome.refused)
         linter.lighten(final)
         if final is not result:
             release(result)  # the first lint's documents: nothing reads them again

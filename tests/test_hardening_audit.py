@@ -455,6 +455,9 @@ def test_a_refused_fix_leaves_the_others_of_the_file_to_apply(tmp_path):
     assert after.replace("\n    imagePullPolicy: IfNotPresent", "") == text
     assert "fix CS402 could not be applied" in result.output and "the other fixes were applied" in result.output
     assert "left unchanged" not in result.output
+    cs402 = [line for line in result.output.splitlines() if ": CS402 " in line]
+    assert cs402 and not any(line.endswith("[*]") for line in cs402)  # --fix just failed to apply it
+    assert "fixable with `cslint --fix`" not in result.output  # the summary names no fixable finding
 
 
 def test_verify_does_not_share_what_aliases_share():
