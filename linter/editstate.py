@@ -18,37 +18,21 @@ from .textspan import EditError
 _BY_NODE = ("sequences", "plans", "key_counts", "emptied", "heads", "added_keys")
 
 
-def _walk_ids(node: Any) -> tuple[set[int], set[int]]:
+def _walk_ids(node: Any) -> tuple[set[int], set[int], set[int]]:
     """(ids of the node, its keys and everything below it, each once; the ids met more than once:
-    the nodes an alias refers to). Iterative: aliases may loop and documents may be deep."""
+    the nodes an alias refers to; the mappings a merge key joins). The constructor flattens
+    `<<: *a` in place, so the mapping that says `<<` holds the very key nodes of the one it names,
+    and that one is no longer below the alias: text written in either is read at the other, or
+    belongs to the other. Iterative: aliases may loop and documents may be deep."""
     seen: set[int] = set()
     shared: set[int] = set()
+    merged: set[int] = set()
+    holders: dict[int, int] = {}  # key node → the first mapping met holding it
     stack = [node]
     while stack:
         n = stack.pop()
         if id(n) in seen:
             shared.add(id(n))
-            continue
-        seen.add(id(n))
-        if isinstance(n, yaml.MappingNode):
-            stack.extend(x for pair in n.value for x in pair)
-        elif isinstance(n, yaml.SequenceNode):
-            stack.extend(n.value)
-    return seen, shared
-
-
-def merged_ids(root: Any) -> set[int]:
-    """Ids of the mappings a merge key (`<<: *a`) joins: the constructor flattens the merge in
-    place, so the mapping that says `<<` holds the very key nodes of the one it names, and that
-    one is no longer below the alias. Both hold keys another mapping holds; both are refused
-    (text written in either is read at the other, or belongs to the other)."""
-    holders: dict[int, int] = {}
-    merged: set[int] = set()
-    seen: set[int] = set()
-    stack = [root]
-    while stack:
-        n = stack.pop()
-        if id(n) in seen:
             continue
         seen.add(id(n))
         if isinstance(n, yaml.MappingNode):
@@ -59,7 +43,7 @@ def merged_ids(root: Any) -> set[int]:
                 stack += [k, v]
         elif isinstance(n, yaml.SequenceNode):
             stack.extend(n.value)
-    return merged
+    return seen, shared, merged
 
 
 def subtree_ids(node: Any) -> set[int]:
@@ -69,8 +53,9 @@ def subtree_ids(node: Any) -> set[int]:
 def shared_ids(root: Any) -> dict[int, str]:
     """The nodes an edit may not touch, each with the reason: those that occur more than once in
     the tree (an alias refers to them) and the mappings a merge key joins."""
-    reasons = dict.fromkeys(merged_ids(root), "cannot edit a node that an alias refers to (a merge key << joins it to another mapping)")
-    reasons.update(dict.fromkeys(_walk_ids(root)[1], "cannot edit a node that an alias refers to"))
+    _, shared, merged = _walk_ids(root)
+    reasons = dict.fromkeys(merged, "cannot edit a node that an alias refers to (a merge key << joins it to another mapping)")
+    reasons.update(dict.fromkeys(shared, "cannot edit a node that an alias refers to"))
     return reasons
 
 
