@@ -115,7 +115,8 @@ def fix_text(path: str, text: str, linter: Linter, required: Applicability,
     refused: dict[tuple, str] = {}  # fixes the editor cannot write in this file's layout, and why
     for _ in range(MAX_ITERATIONS):
         outcome.result = result
-        plan = select_fixes([f for f in result.findings if f.fix is None or _fix_key(f) not in refused], required)
+        candidates = [f for f in result.findings if f.fix is None or _fix_key(f) not in refused] if refused else result.findings
+        plan = select_fixes(candidates, required)
         if not plan:
             _note_refused(outcome, refused)
             outcome.refused = frozenset(refused)
@@ -280,7 +281,7 @@ def write_atomic(path: str, text: str, expected_original: str, bom: bool = False
     its directory would allow the rename. The content is compared again right before the rename,
     so an editor's save during the write is kept, not clobbered."""
     try:
-        mode = os.stat(path).st_mode
+        mode = os.stat(path).st_mode  # follows a link, as realpath below does
     except FileNotFoundError:
         raise OSError(f"{path} was removed while it was being fixed; not written") from None
     if not stat.S_ISREG(mode):  # a pipe was read once and cannot be replaced
@@ -288,10 +289,9 @@ def write_atomic(path: str, text: str, expected_original: str, bom: bool = False
     path = os.path.realpath(path)
     original = (b"\xef\xbb\xbf" if bom else b"") + expected_original.encode("utf-8")
     _still_as_read(path, original)
-    if not os.access(path, os.W_OK) or not os.stat(path).st_mode & 0o222:  # root ignores the bits
+    if not os.access(path, os.W_OK) or not mode & 0o222:  # root ignores the bits
         raise PermissionError(13, "file is read-only", path)
     data = (b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8")
-    mode = os.stat(path).st_mode & 0o7777
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".cslint-", suffix=".tmp", dir=directory)
     try:
@@ -299,7 +299,7 @@ def write_atomic(path: str, text: str, expected_original: str, bom: bool = False
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
+        os.chmod(tmp, mode & 0o7777)
         _still_as_read(path, original)
         os.replace(tmp, path)
     except BaseException:

@@ -11,7 +11,8 @@ from functools import lru_cache
 
 DOCKER_HUB = "docker.io"
 DOCKER_HUB_API = "registry-1.docker.io"
-_PINNING_DIGEST = re.compile(r"^(?:sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$")
+DIGEST_HEX_DIGITS = {"sha256": 64, "sha512": 128}  # the OCI registered algorithms
+_PINNING_DIGEST = re.compile("^(?:" + "|".join(f"{a}:[a-f0-9]{{{n}}}" for a, n in DIGEST_HEX_DIGITS.items()) + ")$")
 _DIGEST = re.compile(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$")
 _TAG = re.compile(r"^[\w][\w.-]{0,127}$")
 _UNUSABLE = re.compile(r"\s|\{\{|\$\{")
@@ -35,7 +36,8 @@ class ImageRef:
     @property
     def bad_digest(self) -> bool:
         """A digest that names sha256/sha512 but not with the digits they have: the pull fails."""
-        return self.digest is not None and self.digest.startswith(("sha256:", "sha512:")) and not self.is_pinned
+        return (self.digest is not None and self.digest.partition(":")[0] in DIGEST_HEX_DIGITS
+                and not self.is_pinned)
 
     @property
     def kubelet_tag(self) -> str:

@@ -74,7 +74,7 @@ def unknown_selectors(settings: Settings) -> list[str]:
     codes = [r.code for r in all_rules(settings)]
 
     def known(selector: str) -> bool:
-        return selector == "ALL" or any(code.startswith(selector) for code in codes)
+        return any(code_matches(code, (selector,)) for code in codes)
     named = [("select", s) for s in settings.select] + [("extend-select", s) for s in settings.extend_select]
     named += [("ignore", s) for s in settings.ignore] + [("severity", s) for s, _ in settings.severity_overrides]
     named += [(f"per-file-ignores {glob!r}", s) for glob, selectors in settings.per_file_ignores for s in selectors]

@@ -46,8 +46,9 @@ class Settings:
         `CS403: error` for that one rule)."""
         best, length = default, -1
         for prefix, sev in self.severity_overrides:
-            if (prefix == "ALL" or code.startswith(prefix)) and len(prefix) > length:
-                best, length = sev, len(prefix) if prefix != "ALL" else 0
+            specificity = selector_specificity(code, (prefix,))
+            if specificity > length:
+                best, length = sev, specificity
         return best
 
     def get_extra(self, key: str, default: Any = None) -> Any:

@@ -90,16 +90,23 @@ def env_true(value: str | None) -> bool:
     return value is not None and value.strip().lower() in TRUE_VALUES
 
 
-def hub_offline(c: Container) -> bool | None:
-    """Whether huggingface_hub runs offline, as it decides: `HF_HUB_OFFLINE or
-    TRANSFORMERS_OFFLINE` is true (an unset or empty HF_HUB_OFFLINE defers to its alias, any other
-    value wins: "0" keeps the Hub online). None when a `valueFrom` decides, or `envFrom` may."""
+def hub_offline_setting(c: Container) -> tuple[str, str | None] | None:
+    """(name, literal value or None for a valueFrom) of the variable huggingface_hub decides
+    offline mode by: `HF_HUB_OFFLINE or TRANSFORMERS_OFFLINE` (an unset or empty HF_HUB_OFFLINE
+    defers to its alias, any other value wins: "0" keeps the Hub online). None when neither is set."""
     for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
         entry = c.env.get(name)
-        if entry is None or entry[1] == "":
-            continue
-        return None if entry[1] is None else env_true(entry[1])
-    return None if c.has_env_from else False
+        if entry is not None and entry[1] != "":
+            return name, entry[1]
+    return None
+
+
+def hub_offline(c: Container) -> bool | None:
+    """Whether huggingface_hub runs offline; None when a `valueFrom` decides, or `envFrom` may."""
+    setting = hub_offline_setting(c)
+    if setting is None:
+        return None if c.has_env_from else False
+    return None if setting[1] is None else env_true(setting[1])
 
 
 def home_dir(c: Container) -> str:

@@ -24,7 +24,7 @@ from typing import Iterator
 
 from cslint.model import Lever, RuleMeta, Scope, Severity, Violation
 from cslint.settings import Settings
-from cslint.weights import hf_cache_dirs, hub_offline, model_source
+from cslint.weights import hf_cache_dirs, hub_offline, hub_offline_setting, model_source
 from cslint.workloads import Container
 
 META = RuleMeta(code="CS103", name="offline-without-local-weights", lever=Lever.WEIGHTS, severity=Severity.ERROR,
@@ -40,11 +40,8 @@ def check(c: Container, settings: Settings) -> Iterator[Violation]:
         return
     if any(c.mount_covering(d) is not None for d in hf_cache_dirs(c)):
         return
-    yield Violation(f"Hugging Face offline mode is on ({_offline_by(c)}) but model {src.ref!r} is a Hub id and nothing is mounted at the "
-                    f"HF cache ({hf_cache_dirs(c)[-1]}): startup will fail — mount the weights there",
+    by = "=".join(hub_offline_setting(c))  # offline, so a literal decides
+    yield Violation(f"Hugging Face offline mode is on ({by}) but model {src.ref!r} is a Hub id and nothing is mounted "
+                    f"at the HF cache ({hf_cache_dirs(c)[-1]}): startup will fail — mount the weights there",
                     src.path or c.pointer, span=src.span)
 
-
-def _offline_by(c: Container) -> str:
-    hub = c.env_value("HF_HUB_OFFLINE")
-    return f"HF_HUB_OFFLINE={hub}" if hub else f"TRANSFORMERS_OFFLINE={c.env_value('TRANSFORMERS_OFFLINE')}"

@@ -29,7 +29,7 @@ message says to run `cslint pin`.
 """
 from typing import Iterator
 
-from cslint.images import parse_image
+from cslint.images import DIGEST_HEX_DIGITS, parse_image
 from cslint.model import FixAvailability, Lever, RuleMeta, Scope, Severity, Violation
 from cslint.pinfix import advice, lock_fix
 from cslint.scaling import knative_pins_image
@@ -52,7 +52,7 @@ def check(c: Container, settings: Settings) -> Iterator[Violation]:
     if ref is not None and ref.bad_digest:
         algorithm = ref.digest.partition(":")[0]
         yield Violation(f"image {c.image!r} has a malformed digest: {algorithm} takes "
-                        f"{64 if algorithm == 'sha256' else 128} lowercase hex digits, so the pull fails — "
+                        f"{DIGEST_HEX_DIGITS[algorithm]} lowercase hex digits, so the pull fails — "
                         "copy the digest from the registry (`cslint pin`)", c.at("image"))
         return
     if ref is not None and knative_pins_image(c.template.owner, ref.registry):
