@@ -362,7 +362,8 @@ def _first_content_line(text: str) -> int:
 def split_pointer(pointer: str) -> list[str]:
     if not pointer:
         return []
-    return [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]]
+    parts = pointer.split("/")[1:]
+    return [p.replace("~1", "/").replace("~0", "~") for p in parts] if "~" in pointer else parts
 
 
 def join_pointer(parts: list[str | int]) -> str:

@@ -116,6 +116,7 @@ def set_reader(rules: list[Rule]) -> Callable[[K8sObject], bool] | None:
     if not rules:
         return None
     tests = [rule.meta.reads or _of_kinds(rule.meta.kinds) for rule in rules]
+    tests = list(dict.fromkeys(tests))  # CS301 and CS302 share one: asked once per object
     return lambda obj: any(test(obj) for test in tests)
 
 

@@ -147,6 +147,8 @@ def expand_k8s_vars(text: str, env: dict[str, str | None]) -> tuple[str, bool]:
     Follows k8s.io/kubernetes third_party/forked/golang/expansion: `$$` is an escaped `$`, an
     unknown or valueFrom variable stays literal, an unclosed `$(` is kept as written.
     """
+    if "$" not in text:  # nearly every word: no per-character walk
+        return text, False
     out: list[str] = []
     used, i, n = False, 0, len(text)
     while i < n:
