@@ -223,22 +223,18 @@ GOOD = json.dumps(review_for(yaml.safe_load((FIXTURES / "deployment-clean.yaml")
 
 
 def _raw_bad_bodies() -> list[tuple[str, bytes, int, str]]:
+    """Bodies that say nothing about which request they answer: no AdmissionReview can reply."""
     review = json.loads(GOOD)
     no_request = {k: v for k, v in review.items() if k != "request"}
     wrong_kind = dict(review, kind="TokenReview")
-    wrong_version = dict(review, apiVersion="admission.k8s.io/v1beta1")
-    non_object = json.loads(GOOD)
-    non_object["request"]["object"] = ["not", "a", "mapping"]
-    missing_object = json.loads(GOOD)
-    del missing_object["request"]["object"]
+    no_uid = json.loads(GOOD)
+    del no_uid["request"]["uid"]
     return [
         ("invalid json", b'{"apiVersion": ', 400, "not valid JSON"),
         ("not an object", b"[1, 2]", 400, "JSON object"),
         ("wrong kind", json.dumps(wrong_kind).encode(), 400, "AdmissionReview"),
-        ("wrong apiVersion", json.dumps(wrong_version).encode(), 400, "admission.k8s.io/v1"),
         ("missing request", json.dumps(no_request).encode(), 400, "no request"),
-        ("non-object object", json.dumps(non_object).encode(), 400, "request.object"),
-        ("missing object", json.dumps(missing_object).encode(), 400, "request.object"),
+        ("missing uid", json.dumps(no_uid).encode(), 400, "request.uid"),
         ("deeply nested", b"[" * 100000 + b"]" * 100000, 400, ""),
         ("over the size limit", b" " * (3 * 1024 * 1024 + 1), 413, "exceeds"),
     ]
@@ -251,6 +247,54 @@ def test_bad_input_gets_a_clear_4xx_and_the_next_request_is_served(server, label
     assert words in reply.json()["error"]
     good = server.client.post("/validate", content=GOOD, headers={"content-type": "application/json"})
     assert good.status_code == 200 and good.json()["response"]["allowed"] is True
+
+
+def _malformed_reviews() -> list[tuple[str, dict, str, str]]:
+    """Reviews that carry a request.uid but cannot be judged: (label, review, answer's apiVersion, reason)."""
+    def with_request(**changes) -> dict:
+        review = json.loads(GOOD)
+        review["request"].update(changes)
+        return review
+    missing_object = json.loads(GOOD)
+    del missing_object["request"]["object"]
+    return [
+        ("object is a list", with_request(object=["not", "a", "mapping"]), "admission.k8s.io/v1", "request.object"),
+        ("object is a string", with_request(object="kind: Pod"), "admission.k8s.io/v1", "request.object"),
+        ("missing object", missing_object, "admission.k8s.io/v1", "request.object"),
+        ("unknown operation", with_request(operation="PATCH"), "admission.k8s.io/v1", "request.operation"),
+        ("v1beta1", dict(json.loads(GOOD), apiVersion="admission.k8s.io/v1beta1"), "admission.k8s.io/v1beta1",
+         "admissionReviewVersions: [v1]"),
+        ("no apiVersion", {k: v for k, v in json.loads(GOOD).items() if k != "apiVersion"}, "admission.k8s.io/v1",
+         "expected apiVersion admission.k8s.io/v1"),
+    ]
+
+
+def _answer(srv, path: str, review: dict, api_version: str) -> dict:
+    """A malformed review's answer: HTTP 200, an AdmissionReview in the version the API server decodes."""
+    reply = srv.client.post(path, json=dict(review, request=dict(review["request"], uid="bad-uid")))
+    assert reply.status_code == 200, reply.text
+    body = reply.json()
+    assert (body["apiVersion"], body["kind"], body["response"]["uid"]) == (api_version, "AdmissionReview", "bad-uid")
+    return body["response"]
+
+
+@pytest.mark.parametrize("label,review,api_version,reason", _malformed_reviews(), ids=[m[0] for m in _malformed_reviews()])
+@pytest.mark.parametrize("path", ["/validate", "/mutate"])
+def test_malformed_review_with_a_uid_is_answered_with_its_reason(server, unsafe_server, path, label, review,
+                                                                  api_version, reason):
+    """An HTTP 400 is a failed call to the API server: failurePolicy applies and the user sees no
+    reason. With a uid to answer, failure-mode decides in an AdmissionReview that says why."""
+    opened = _answer(server, path, review, api_version)  # failure-mode open (the default)
+    assert opened["allowed"] is True and "patch" not in opened and "status" not in opened, opened
+    [warning] = opened["warnings"]
+    assert warning.startswith("cslint did not check this object: malformed AdmissionReview") and reason in warning
+    assert len(warning) <= 256
+    closed = _answer(unsafe_server, path, review, api_version)  # failure-mode closed
+    assert closed["allowed"] is False and "patch" not in closed, closed
+    assert closed["status"]["code"] == 400 and closed["status"]["reason"] == "BadRequest"
+    assert reason in closed["status"]["message"] and "malformed AdmissionReview" in closed["status"]["message"]
+    assert "uid=bad-uid: malformed AdmissionReview" in server.output()
+    assert 'verdict="malformed"' in server.client.get("/metrics").text
 
 
 def test_streamed_body_over_the_limit_without_length_is_refused(server):

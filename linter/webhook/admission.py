@@ -33,16 +33,29 @@ from .ratchet import Baseline, old_object, templates_change
 log = logging.getLogger("cslint.webhook")
 
 REVIEW_API_VERSION = "admission.k8s.io/v1"
+# the versions an answer can be sent in: the API server decodes the answer as the version it sent
+# (v1beta1 has the same response fields; cslint reviews v1 only, `cslint webhook manifests` asks for it)
+ANSWERABLE_VERSIONS = (REVIEW_API_VERSION, "admission.k8s.io/v1beta1")
 OPERATIONS = ("CREATE", "UPDATE", "DELETE", "CONNECT")
 FIXED_ANNOTATION = "cslint.io/fixed"
-WARNING_MAX = 120  # the API server truncates longer warnings
+WARNING_MAX = 120  # the length the API server asks warnings to keep to
+WARNING_MAX_ALONE = 256  # longer ones may be truncated
 WARNINGS_MAX_COUNT = 30  # 30 × 121 stays under the 4096-character total the API server keeps
 DENY_LISTED = 10
 DENY_LINE_MAX = 300
 
 
 class BadReview(ValueError):
-    """The body is not an AdmissionReview this webhook can answer (HTTP 400)."""
+    """The body is not an AdmissionReview this webhook can judge.
+
+    `uid` is set when the body still says which request it is about (kind AdmissionReview and a
+    readable `request.uid`): the answer then goes back in an AdmissionReview (`Admission.malformed`),
+    in `api_version`, because the API server treats any other HTTP status as a failed call and
+    applies failurePolicy without showing the reason. Without a uid there is nothing to answer: HTTP 400."""
+
+    def __init__(self, message: str, uid: str | None = None, api_version: str = REVIEW_API_VERSION):
+        super().__init__(message)
+        self.uid, self.api_version = uid, api_version
 
 
 class FixesDidNotConverge(RuntimeError):
@@ -55,7 +68,7 @@ class Outcome:
     """The AdmissionReview to send back, plus what the metrics need to know about it."""
 
     review: dict[str, Any]
-    verdict: str  # allowed | warned | denied | patched | exempt | skipped | error
+    verdict: str  # allowed | warned | denied | patched | exempt | skipped | error | malformed
     findings: list[Finding] = field(default_factory=list)
 
 
@@ -69,7 +82,8 @@ class AdmittedDocument:
 
 
 def parse_review(body: bytes) -> dict[str, Any]:
-    """Decode and check the envelope; every problem is a one-line BadReview."""
+    """Decode and check the envelope; every problem is a one-line BadReview, with the uid to
+    answer when the body has one."""
     try:
         review = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -78,27 +92,48 @@ def parse_review(body: bytes) -> dict[str, Any]:
         raise BadReview("request body is nested too deeply") from None
     if not isinstance(review, dict):
         raise BadReview("request body must be a JSON object (an AdmissionReview)")
-    api_version, kind = review.get("apiVersion"), review.get("kind")
-    if api_version != REVIEW_API_VERSION or kind != "AdmissionReview":
-        raise BadReview(f"expected apiVersion {REVIEW_API_VERSION} and kind AdmissionReview, "
-                        f"got {str(api_version)[:60]!r} / {str(kind)[:60]!r}")
-    request = review.get("request")
-    if not isinstance(request, dict):
-        raise BadReview("AdmissionReview has no request object")
-    if not isinstance(request.get("uid"), str) or not request["uid"]:
-        raise BadReview("request.uid is missing")
-    operation = request.get("operation")
-    if operation not in OPERATIONS:
-        raise BadReview(f"request.operation must be one of {', '.join(OPERATIONS)}, got {str(operation)[:40]!r}")
-    if operation in ("CREATE", "UPDATE") and not isinstance(request.get("object"), dict):
-        raise BadReview(f"request.object is missing or not an object ({operation} requires one)")
+    problem = _envelope_problem(review)
+    if problem:
+        raise BadReview(problem, *_reply_address(review))
     return review
 
 
-def response(request: dict[str, Any], allowed: bool, **fields: Any) -> dict[str, Any]:
+def _envelope_problem(review: dict[str, Any]) -> str | None:
+    api_version, kind = review.get("apiVersion"), review.get("kind")
+    if api_version != REVIEW_API_VERSION or kind != "AdmissionReview":
+        hint = "; set admissionReviewVersions: [v1] in the webhook configuration" \
+            if kind == "AdmissionReview" and api_version in ANSWERABLE_VERSIONS else ""
+        return (f"expected apiVersion {REVIEW_API_VERSION} and kind AdmissionReview, "
+                f"got {str(api_version)[:60]!r} / {str(kind)[:60]!r}{hint}")
+    request = review.get("request")
+    if not isinstance(request, dict):
+        return "AdmissionReview has no request object"
+    if not isinstance(request.get("uid"), str) or not request["uid"]:
+        return "request.uid is missing"
+    operation = request.get("operation")
+    if operation not in OPERATIONS:
+        return f"request.operation must be one of {', '.join(OPERATIONS)}, got {str(operation)[:40]!r}"
+    if operation in ("CREATE", "UPDATE") and not isinstance(request.get("object"), dict):
+        return f"request.object is missing or not an object ({operation} requires one)"
+    return None
+
+
+def _reply_address(review: dict[str, Any]) -> tuple[str | None, str]:
+    """The uid an answer to a malformed review carries and the version it is sent in; no uid when
+    the body does not say it is an AdmissionReview about one request."""
+    request = review.get("request")
+    uid = request.get("uid") if isinstance(request, dict) else None
+    if review.get("kind") != "AdmissionReview" or not isinstance(uid, str) or not uid:
+        return None, REVIEW_API_VERSION
+    version = review.get("apiVersion")
+    return uid, version if version in ANSWERABLE_VERSIONS else REVIEW_API_VERSION
+
+
+def response(request: dict[str, Any], allowed: bool, api_version: str = REVIEW_API_VERSION,
+             **fields: Any) -> dict[str, Any]:
     body = {"uid": request["uid"], "allowed": allowed}
     body.update({k: v for k, v in fields.items() if v})
-    return {"apiVersion": REVIEW_API_VERSION, "kind": "AdmissionReview", "response": body}
+    return {"apiVersion": api_version, "kind": "AdmissionReview", "response": body}
 
 
 class Admission:
@@ -143,6 +178,25 @@ class Admission:
         return Outcome(response(request, True, patchType="JSONPatch", patch=patch,
                                 warnings=_warnings(titles), auditAnnotations={"fixed": _codes(fixed), **kept}),
                        "patched", fixed)
+
+    def malformed(self, bad: BadReview) -> Outcome:
+        """The answer to a review that names its request (`bad.uid`) but cannot be judged: a
+        request.object that is a list, an unknown operation, admission.k8s.io/v1beta1. cslint
+        cannot check the object, as with an internal error, so failure-mode decides, for /validate
+        and /mutate alike: open admits it unpatched with a warning, closed denies it with status
+        400. Either way the reason reaches the user, where an HTTP 400 would reach only the API
+        server's log (and its failurePolicy)."""
+        log.warning("request uid=%s: malformed AdmissionReview, not checked: %s", bad.uid, bad)
+        request = {"uid": bad.uid}
+        if self.policy.failure_mode == "open":
+            # one warning whose point is the reason: clipped where the API server may truncate (256),
+            # not at the 120 that keeps many findings readable
+            note = _clip(f"cslint did not check this object: malformed AdmissionReview: {bad}", WARNING_MAX_ALONE)
+            return Outcome(response(request, True, bad.api_version, warnings=[note]), "malformed")
+        status = {"code": 400, "reason": "BadRequest",
+                  "message": f"cslint cannot check this object: malformed AdmissionReview: {bad} "
+                             f"(failure-mode is closed)"}
+        return Outcome(response(request, False, bad.api_version, status=status), "malformed")
 
     # -- linting and fixing -------------------------------------------------------------------
     def lint(self, data: dict[str, Any]) -> list[Finding]:

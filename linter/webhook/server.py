@@ -1,8 +1,9 @@
 """The HTTPS front of the webhook: Starlette routes on uvicorn, TLS 1.2+, certificate reload.
 
 Linting a Deployment takes well under a millisecond, so reviews are answered on the event loop
-itself: a thread-pool hop would cost more than the work. Bad input is answered with a 4xx and a
-one-line reason; nothing a client sends can stop the server.
+itself: a thread-pool hop would cost more than the work. A malformed AdmissionReview that carries a
+request.uid is answered in an AdmissionReview with the reason (`Admission.malformed`); other bad
+input with a 4xx and a one-line reason. Nothing a client sends can stop the server.
 """
 from __future__ import annotations
 
@@ -67,7 +68,9 @@ class Endpoint:
         except asyncio.TimeoutError:
             return self._refuse(start, 408, f"request body not received within {policy.body_timeout:g}s")
         except BadReview as exc:
-            return self._refuse(start, 400, str(exc))
+            if exc.uid is None:  # nothing says which request this is: no AdmissionReview can answer it
+                return self._refuse(start, 400, str(exc))
+            outcome = self.admission.malformed(exc)
         except ClientDisconnect:
             return self._refuse(start, 400, "client disconnected")
         codes = [f.code for f in outcome.findings] if outcome.verdict != "patched" else []
