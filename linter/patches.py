@@ -5,7 +5,7 @@ list with its first item, appends to an existing list, or replaces a wrong value
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterable
 
 from .workloads import Container, PodTemplate, as_dict, as_list
 
@@ -62,8 +62,9 @@ def set_env_ops(c: Container, values: dict[str, str]) -> list[dict[str, Any]]:
     return ops
 
 
-def unique_volume_name(pod: PodTemplate, wanted: str) -> str:
-    names = set(pod.volumes)
+def unique_volume_name(pod: PodTemplate, wanted: str, taken: Iterable[str] = ()) -> str:
+    """`wanted`, or `wanted-2`, … : a name that no volume of the pod, nor any of `taken`, has."""
+    names = set(pod.volumes) | set(taken)
     if wanted not in names:
         return wanted
     i = 2

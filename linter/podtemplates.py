@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator
 from .workloads import K8sObject, MetadataLayer, PodTemplate, as_dict, as_list
 
 if TYPE_CHECKING:
-    from .servingruntimes import RuntimeMetadata
+    from .servingruntimes import ModelRuntime, RuntimeMetadata
 
 TEMPLATE = "template"  # PodTemplateSpec: {metadata, spec}
 PODSPEC = "podspec"  # the pod spec itself
@@ -156,8 +156,9 @@ def _inference_service(obj: K8sObject) -> Iterator[PodTemplate]:
             runtime_layer = (_runtime_layer(f"{base.label}'s spec.annotations", base.annotations,
                                             KSERVE_DISALLOWED_ANNOTATIONS) if base else None)
             layers = _layers(obj, name, own, runtime_layer)
+            model = _model_runtime(inline, runtime) if name == "predictor" and extra else None
             yield PodTemplate(obj, component, obj.at("spec", name), {"annotations": own, "labels": labels}, name,
-                              extra_containers=extra, engine_hint=hint, annotation_layers=layers,
+                              extra_containers=extra, engine_hint=hint, annotation_layers=layers, model_runtime=model,
                               merged_annotations=_kserve_union((l.annotations for l in layers), NOTHING),
                               merged_labels=_kserve_union((base.labels if base else {}, isvc_labels, labels),
                                                           KSERVE_DROPPED_LABELS))
@@ -209,6 +210,12 @@ def _named_runtime(obj: K8sObject) -> RuntimeMetadata | None:
     model = as_dict(obj.spec.get("predictor")).get("model")
     name = model.get("runtime") if isinstance(model, dict) else None
     return runtimes.find(name, obj.namespace) if isinstance(name, str) and name else None
+
+
+def _model_runtime(model: dict, runtime: RuntimeMetadata | None) -> ModelRuntime:
+    from .servingruntimes import ModelRuntime  # servingruntimes imports workloads, which imports this module
+    name = model.get("runtime")
+    return ModelRuntime(name if isinstance(name, str) and name else None, runtime)
 
 
 def _kserve_hint(model: Any) -> str | None:

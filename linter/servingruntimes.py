@@ -18,10 +18,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .workloads import K8sObject, as_dict
+from .workloads import K8sObject, as_dict, as_list
 
 KSERVE_GROUP = "serving.kserve.io"
 RUNTIME_KINDS = ("ServingRuntime", "ClusterServingRuntime")
+
+
+@dataclass(frozen=True)
+class RuntimeShm:
+    """The volume a runtime's serving container mounts at /dev/shm."""
+
+    volume_name: str
+    volume: dict | None  # the runtime's spec.volumes entry of that name; None when it has none
 
 
 @dataclass(frozen=True)
@@ -35,6 +43,8 @@ class RuntimeMetadata:
     worker_annotations: dict  # spec.workerSpec.annotations
     worker_labels: dict  # spec.workerSpec.labels
     disabled: bool = False
+    shm: RuntimeShm | None = None  # what the serving container mounts at /dev/shm, if anything
+    host_ipc: bool = False  # spec.hostIPC: the predictor's pods share the host's /dev/shm
 
     @property
     def label(self) -> str:
@@ -42,6 +52,16 @@ class RuntimeMetadata:
 
 
 _AMBIGUOUS = RuntimeMetadata("", "", {}, {}, {}, {})  # two different definitions of one name in a run
+
+
+@dataclass(frozen=True)
+class ModelRuntime:
+    """The runtime KServe merges into an InferenceService predictor's `model` container and pod:
+    `name` is `model.runtime` (None: auto-selected by model format), `runtime` what the run says
+    about it (None: not resolved, see `ServingRuntimes.find`)."""
+
+    name: str | None
+    runtime: RuntimeMetadata | None
 
 
 @dataclass
@@ -89,7 +109,23 @@ def runtime_metadata(obj: K8sObject) -> RuntimeMetadata:
     worker = as_dict(spec.get("workerSpec"))
     return RuntimeMetadata(obj.kind, obj.name or "", _strings(spec.get("annotations")), _strings(spec.get("labels")),
                            _strings(worker.get("annotations")), _strings(worker.get("labels")),
-                           disabled=spec.get("disabled") is True)
+                           disabled=spec.get("disabled") is True, shm=runtime_shm(spec),
+                           host_ipc=spec.get("hostIPC") is True)
+
+
+def runtime_shm(spec: dict) -> RuntimeShm | None:
+    """The /dev/shm of the container KServe merges the predictor's `model` into: the one named
+    `kserve-container` (kserve master, components/predictor.go), else the first (older releases
+    merged `Containers[0]`). Its volumes reach the pod too: `MergePodSpec(&sRuntime.ServingRuntimePodSpec, …)`."""
+    containers = [c for c in as_list(spec.get("containers")) if isinstance(c, dict)]
+    serving = next((c for c in containers if c.get("name") == "kserve-container"), containers[0] if containers else {})
+    for mount in as_list(serving.get("volumeMounts")):
+        mount = as_dict(mount)
+        path, name = mount.get("mountPath"), mount.get("name")
+        if isinstance(path, str) and path.rstrip("/") == "/dev/shm" and isinstance(name, str):
+            volume = next((v for v in as_list(spec.get("volumes")) if as_dict(v).get("name") == name), None)
+            return RuntimeShm(name, volume)
+    return None
 
 
 def _strings(value: Any) -> dict:

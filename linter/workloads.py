@@ -7,11 +7,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 from .documents import join_pointer
 from .images import image_mentions
 from .model import ObjectRef
+
+if TYPE_CHECKING:
+    from .servingruntimes import ModelRuntime
 
 ENGINE_IMAGE_WORD = "vllm"
 ACCELERATOR_RESOURCES = ("nvidia.com/gpu", "amd.com/gpu", "google.com/tpu")
@@ -120,6 +123,8 @@ class PodTemplate:
     merged_annotations: dict | None = None
     merged_labels: dict | None = None  # likewise for labels
     annotation_layers: tuple[MetadataLayer, ...] = ()  # what `merged_annotations` merges, lowest first
+    # an InferenceService predictor with a `model`: the ServingRuntime KServe merges into it
+    model_runtime: ModelRuntime | None = None
 
     def at(self, *parts: str | int) -> str:
         return self.spec_pointer + join_pointer(list(parts))

@@ -3,6 +3,13 @@ Checks that an engine container mounts `/dev/shm` from an `emptyDir` with `mediu
 `sizeLimit` of at least 16Gi (configurable as `shm-min`). A pod with `hostIPC: true` uses the
 host's `/dev/shm` (what vLLM's docs offer as `--ipc=host`) and passes when it mounts none.
 
+A KServe predictor's `model` that mounts nothing at `/dev/shm` gets its ServingRuntime's mount
+and volume (KServe strategic-merges the runtime's `kserve-container` and pod spec into the
+predictor's). When the run holds the runtime that `model.runtime` names, that runtime's
+`/dev/shm` is judged and named in the message (the shipped `kserve-huggingfaceserver` mounts an
+emptyDir with no sizeLimit). An auto-selected runtime, or one not in the run, is not resolved:
+the message says that cslint cannot see what it mounts.
+
 ## Why it matters for cold start
 The container runtime gives `/dev/shm` 64 MiB by default. NCCL and vLLM's multiprocessing put
 their buffers there: too small and tensor-parallel startup hangs in NCCL init or crashes with a
@@ -27,14 +34,19 @@ containers:
 Pair it with `NCCL_CUMEM_ENABLE=0` (CS402) and a memory limit that covers it (CS406).
 
 ## Fix safety
-Safe: adds the `dshm` volume and its mount, or sets the existing emptyDir's medium and size.
+Safe: adds the `dshm` volume and its mount, or sets the existing emptyDir's medium and size. On
+a predictor's `model` the added mount replaces the runtime's at `/dev/shm` (volumeMounts merge by
+mountPath), and the volume takes a name the runtime's `/dev/shm` volume does not have (volumes
+merge by name). A runtime that is not in the run may still have a volume named `dshm`; if it is
+not an emptyDir, the merged volume is invalid.
 """
 from typing import Iterator
 
 from cslint.model import Applicability, Fix, FixAvailability, Lever, RuleMeta, Scope, Severity, Violation
 from cslint.patches import add_volume_and_mount_ops, set_key_ops, unique_volume_name
-from cslint.quantity import format_bytes
+from cslint.quantity import format_bytes, parse_quantity
 from cslint.runtime import shm_of
+from cslint.servingruntimes import ModelRuntime
 from cslint.settings import Settings
 from cslint.workloads import Container
 
@@ -50,13 +62,13 @@ def check(c: Container, settings: Settings) -> Iterator[Violation]:
     if shm is None:
         if pod.spec.get("hostIPC") is True:
             return  # the host's IPC namespace and its /dev/shm (vLLM's own advice: `--ipc=host`)
-        name = unique_volume_name(pod, "dshm")
-        ops = add_volume_and_mount_ops(
-            c, {"name": name, "emptyDir": {"medium": "Memory", "sizeLimit": want}},
-            {"name": name, "mountPath": "/dev/shm"})
+        source = pod.model_runtime if c.pointer == pod.at("model") else None
+        fix = _mount_fix(c, want, source)
+        if source is not None:
+            yield from _from_runtime(c, source, settings, fix)
+            return
         yield Violation(f"no /dev/shm mount: the runtime's 64Mi default stalls NCCL and vLLM workers — mount an "
-                        f"emptyDir with medium: Memory and sizeLimit: {want}", c.pointer,
-                        Fix(Applicability.SAFE, tuple(ops), f"Mount a {want} memory-backed emptyDir at /dev/shm"))
+                        f"emptyDir with medium: Memory and sizeLimit: {want}", c.pointer, fix)
         return
     if shm.volume is None or "emptyDir" not in shm.volume:
         where = c.at("volumeMounts", shm.mount_index)
@@ -83,3 +95,61 @@ def check(c: Container, settings: Settings) -> Iterator[Violation]:
     yield Violation(f"/dev/shm {' and '.join(problems)}; NCCL needs ≥ {want} in memory — set emptyDir.medium: "
                     f"Memory and sizeLimit: {want}", target, Fix(Applicability.SAFE, tuple(ops),
                                                                  f"Set the /dev/shm emptyDir to Memory, {want}"))
+
+
+def _mount_fix(c: Container, want: str, source: ModelRuntime | None) -> Fix:
+    """A `dshm` volume and its mount. On a predictor's `model` the mount replaces the runtime's at
+    /dev/shm (KServe strategic-merges the container, volumeMounts keyed by mountPath); the volume
+    avoids the runtime's volume names, with which it would be merged (volumes are keyed by name)."""
+    pod = c.template
+    runtime = source.runtime if source else None
+    taken = {runtime.shm.volume_name} if runtime is not None and runtime.shm is not None else set()
+    name = unique_volume_name(pod, "dshm", taken)
+    ops = add_volume_and_mount_ops(c, {"name": name, "emptyDir": {"medium": "Memory", "sizeLimit": want}},
+                                   {"name": name, "mountPath": "/dev/shm"})
+    return Fix(Applicability.SAFE, tuple(ops), f"Mount a {want} memory-backed emptyDir at /dev/shm")
+
+
+def _from_runtime(c: Container, source: ModelRuntime, settings: Settings, fix: Fix) -> Iterator[Violation]:
+    """A predictor's `model` that mounts no /dev/shm gets its runtime's, if the runtime has one."""
+    want = format_bytes(settings.shm_min)
+    runtime = source.runtime
+    if runtime is None:
+        which = (f"its runtime {source.name!r} is not resolved in this run" if source.name else
+                 "its runtime is auto-selected by model format, which cslint does not resolve")
+        yield Violation(f"the predictor mounts no /dev/shm and {which}: unless that runtime mounts a memory-backed "
+                        f"emptyDir of {want} or more, the 64Mi default stalls NCCL and vLLM workers — mount one here",
+                        c.pointer, fix)
+        return
+    if runtime.host_ipc:
+        return  # the runtime's hostIPC reaches the pod (MergePodSpec): the host's /dev/shm
+    if runtime.shm is None:
+        yield Violation(f"no /dev/shm mount in the predictor nor in its {runtime.label}: the 64Mi default stalls "
+                        f"NCCL and vLLM workers — mount an emptyDir with medium: Memory and sizeLimit: {want}",
+                        c.pointer, fix)
+        return
+    problems = _volume_problems(runtime.shm.volume, settings)
+    if problems:
+        yield Violation(f"/dev/shm comes from {runtime.label}'s volume {runtime.shm.volume_name!r}, which "
+                        f"{' and '.join(problems)}; NCCL needs {want} or more in memory — mount an emptyDir with "
+                        f"medium: Memory and sizeLimit: {want} in the predictor, or fix the runtime",
+                        c.pointer, fix)
+
+
+def _volume_problems(volume: dict | None, settings: Settings) -> list[str]:
+    """What keeps a runtime's /dev/shm volume from holding NCCL's and vLLM's buffers."""
+    if volume is None:
+        return ["the runtime does not define"]
+    empty = volume.get("emptyDir")
+    if not isinstance(empty, dict):
+        return ["is not an emptyDir" if empty is None else "is an emptyDir with no medium nor sizeLimit"]
+    problems = []
+    if empty.get("medium") != "Memory":
+        problems.append(f"has medium {empty['medium']!r}" if isinstance(empty.get("medium"), str) and empty["medium"]
+                        else "is disk-backed")
+    size = parse_quantity(empty.get("sizeLimit"))
+    if size is None:
+        problems.append("has no sizeLimit")
+    elif size < settings.shm_min:
+        problems.append(f"has a sizeLimit of {empty['sizeLimit']} only")
+    return problems

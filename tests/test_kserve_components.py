@@ -405,3 +405,77 @@ def test_cs506_judges_each_engine_component_and_names_the_runtime_as_the_source(
     assert "is unset" in found[1].message  # the transformer gets no runtime annotations
     assert found[0].fix.operations == ({"op": "add", "path": "/spec/predictor/annotations",
                                         "value": {DEADLINE: "1500s"}},)
+
+
+# -- CS401, a predictor's /dev/shm from its runtime ------------------------------------------------
+# kserve components/predictor.go: MergeRuntimeContainers(runtime's kserve-container, model) and
+# MergePodSpec(runtime's ServingRuntimePodSpec, predictor's PodSpec), both strategic merges, so a
+# `model` without a /dev/shm mount gets the runtime's mount and volume. The shipped
+# kserve-huggingfaceserver mounts `devshm`, emptyDir Memory with no sizeLimit (domain.md §2.4).
+def shm_runtime(volume: dict | None = None, name: str = "devshm", **spec) -> dict:
+    """A runtime whose kserve-container mounts `name` at /dev/shm (its volume: `volume`, or none)."""
+    rt = runtime(**spec)
+    rt["spec"]["containers"][0]["volumeMounts"] = [{"name": name, "mountPath": "/dev/shm"}]
+    if volume is not None:
+        rt["spec"]["volumes"] = [{"name": name, **volume}]
+    return rt
+
+
+def cs401(obj: K8sObject) -> list:
+    from cslint.rules.cs401_shm import check
+    model = obj.templates[0].containers[0]
+    assert model.pointer == "/spec/predictor/model"
+    return list(check(model, Settings()))
+
+
+@pytest.mark.parametrize("volume,words", [
+    ({"emptyDir": {"medium": "Memory"}}, "which has no sizeLimit"),  # kserve-huggingfaceserver's
+    ({"emptyDir": {"medium": "Memory", "sizeLimit": "2Gi"}}, "which has a sizeLimit of 2Gi only"),
+    ({"emptyDir": {"sizeLimit": "16Gi"}}, "which is disk-backed"),
+    ({"hostPath": {"path": "/dev/shm"}}, "which is not an emptyDir"),
+    (None, "which the runtime does not define"),
+])
+def test_cs401_names_the_runtime_whose_dev_shm_falls_short(volume, words):
+    [found] = cs401(in_run(named(), shm_runtime(volume)))
+    assert found.message.startswith(f"/dev/shm comes from ServingRuntime vllm's volume 'devshm', {words}")
+    assert "no /dev/shm mount" not in found.message
+    assert found.path == "/spec/predictor/model"
+    assert found.fix.operations == (
+        {"op": "add", "path": "/spec/predictor/volumes",
+         "value": [{"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": "16Gi"}}]},
+        {"op": "add", "path": "/spec/predictor/model/volumeMounts", "value": [{"name": "dshm", "mountPath": "/dev/shm"}]})
+
+
+def test_cs401_passes_a_predictor_whose_runtime_mounts_enough_or_shares_the_hosts_ipc():
+    assert cs401(in_run(named(), shm_runtime({"emptyDir": {"medium": "Memory", "sizeLimit": "16Gi"}}))) == []
+    assert cs401(in_run(named(), runtime(hostIPC=True))) == []
+
+
+def test_cs401_says_neither_the_predictor_nor_its_runtime_mounts_dev_shm():
+    [found] = cs401(in_run(named(), runtime(cluster=True)))
+    assert found.message.startswith("no /dev/shm mount in the predictor nor in its ClusterServingRuntime vllm:")
+
+
+@pytest.mark.parametrize("runtime_name,runtimes,words", [
+    ("vllm", (), "its runtime 'vllm' is not resolved in this run"),
+    ("vllm", (runtime(disabled=True),), "its runtime 'vllm' is not resolved in this run"),
+    (None, (shm_runtime({"emptyDir": {"medium": "Memory"}}, supportedModelFormats=[{"name": "huggingface"}]),),
+     "its runtime is auto-selected by model format, which cslint does not resolve"),
+])
+def test_cs401_does_not_claim_what_an_unresolved_runtime_mounts(runtime_name, runtimes, words):
+    [found] = cs401(in_run(named(runtime_name=runtime_name), *runtimes))
+    assert found.message.startswith(f"the predictor mounts no /dev/shm and {words}: unless that runtime mounts")
+    assert "no /dev/shm mount" not in found.message
+    assert found.fix.title == "Mount a 16Gi memory-backed emptyDir at /dev/shm"
+
+
+def test_cs401_fix_volume_is_not_merged_into_the_runtimes_volume_of_the_same_name():
+    [found] = cs401(in_run(named(), shm_runtime({"hostPath": {"path": "/dev/shm"}}, name="dshm")))
+    assert [op["value"][0]["name"] for op in found.fix.operations] == ["dshm-2", "dshm-2"]
+
+
+def test_cs401_on_a_predictor_with_its_own_dev_shm_mount_is_unchanged():
+    obj = named()
+    obj.data["spec"]["predictor"]["model"]["volumeMounts"] = [{"name": "shm", "mountPath": "/dev/shm"}]
+    obj.data["spec"]["predictor"]["volumes"] = [{"name": "shm", "emptyDir": {"medium": "Memory", "sizeLimit": "16Gi"}}]
+    assert cs401(in_run(obj, shm_runtime({"emptyDir": {"medium": "Memory"}}))) == []
