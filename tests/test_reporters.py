@@ -182,3 +182,19 @@ def test_source_excerpt_caret_follows_the_escapes_before_it():
     shown, caret = source_excerpt(f)
     assert shown[caret.index("^"):].startswith('"vllm/vllm-openai:v0.11.0"')
     assert caret.count("^") == len('"vllm/vllm-openai:v0.11.0"')
+
+
+def test_statistics_counts_instead_of_listing(in_repo):
+    """`--statistics` as ruff's: one line per rule, most frequent first, with its fixability,
+    and the summary; no finding lines (a monorepo's 10k findings become a table)."""
+    listed = render("text", in_repo)
+    out = io.StringIO()
+    report("text", in_repo, SETTINGS, out, statistics=True)
+    table = out.getvalue().splitlines()
+    findings = [f for r in in_repo for f in r.findings if not f.suppressed]
+    assert findings and not any(f"{f.file}:{f.line}:" in line for f in findings for line in table)
+    rows = [line.split("\t") for line in table if "\t" in line]
+    counts = {row[1]: int(row[0]) for row in rows}
+    assert counts == {code: sum(f.code == code for f in findings) for code in {f.code for f in findings}}
+    assert [int(row[0]) for row in rows] == sorted((int(row[0]) for row in rows), reverse=True)
+    assert table[-2:] == listed.splitlines()[-2:] and table[-2].startswith("Found ")

@@ -85,7 +85,7 @@ def test_every_report_is_the_same_from_disk(fmt, jobs, on_disk, monkeypatch):
     whole record read back)."""
     args = ["--output-format", fmt, "-j", jobs, str(ROOT / "fixtures")]
     if fmt == "text":
-        args[:0] = ["--show-source", "--statistics"]
+        args[:0] = ["--show-source"]
     if on_disk == "findings":
         monkeypatch.setattr(spool, "IN_MEMORY", 1)
     else:

@@ -42,7 +42,8 @@ def source_excerpt(f: Finding) -> list[str]:
 
 def report(results: list[FileResult], settings: Settings, out: TextIO, *, show_source: bool = False,
            statistics: bool = False, **_: object) -> None:
-    """Streams: one file's findings at a time (they may be read back from disk), counted as written."""
+    """Streams: one file's findings at a time (they may be read back from disk), counted as written;
+    with `statistics`, one line per rule (count, code, fixable, name) instead of the findings."""
     counts: Counter = Counter()  # (code, name) → shown
     fixable: Counter = Counter()  # code → shown with a fix
     by_sev: Counter = Counter()
@@ -51,10 +52,11 @@ def report(results: list[FileResult], settings: Settings, out: TextIO, *, show_s
         for f in r.findings:
             if f.suppressed:
                 continue
-            out.write(format_finding(f) + "\n")
-            if show_source:
-                for line in source_excerpt(f):
-                    out.write(line + "\n")
+            if not statistics:  # as ruff's: the counts instead of the findings
+                out.write(format_finding(f) + "\n")
+                if show_source:
+                    for line in source_excerpt(f):
+                        out.write(line + "\n")
             counts[(f.code, f.name)] += 1
             by_sev[str(f.severity)] += 1
             if f.fix:
