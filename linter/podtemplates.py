@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator
 from .workloads import K8sObject, MetadataLayer, PodTemplate, as_dict, as_list
 
 if TYPE_CHECKING:
-    from .servingruntimes import ModelRuntime, RuntimeMetadata
+    from .servingruntimes import ModelRuntime
 
 TEMPLATE = "template"  # PodTemplateSpec: {metadata, spec}
 PODSPEC = "podspec"  # the pod spec itself
@@ -136,8 +136,9 @@ def _kserve_union(layers: Iterable[dict], dropped: frozenset[str]) -> dict:
 
 def _inference_service(obj: K8sObject) -> Iterator[PodTemplate]:
     """KServe: each component is an inline PodSpec; `model`/`art` are inline containers. The
-    predictor's pods also carry its named ServingRuntime's metadata, at the lowest priority."""
-    runtime = _named_runtime(obj)
+    predictor's pods also carry its ServingRuntime's metadata, at the lowest priority."""
+    source = _predictor_runtime(obj)
+    runtime = source.runtime if source else None
     isvc_labels = as_dict(obj.metadata.get("labels"))
     for name, inline_key in KSERVE_COMPONENTS:
         component = as_dict(obj.spec.get(name))
@@ -153,10 +154,10 @@ def _inference_service(obj: K8sObject) -> Iterator[PodTemplate]:
             # isvc > ServingRuntimePodSpec", `utils.Union(sRuntimeAnnotations, annotations,
             # predictorAnnotations)`, each filtered by the disallowed list; labels alike, unfiltered
             # there (the ksvc reconciler drops the revision-template label)
-            runtime_layer = (_runtime_layer(f"{base.label}'s spec.annotations", base.annotations,
-                                            KSERVE_DISALLOWED_ANNOTATIONS) if base else None)
+            runtime_layer = (_runtime_layer(f"{source.label}'s spec.annotations", base.annotations,
+                                            KSERVE_DISALLOWED_ANNOTATIONS) if source and base else None)
             layers = _layers(obj, name, own, runtime_layer)
-            model = _model_runtime(inline, runtime) if name == "predictor" and extra else None
+            model = source if name == "predictor" and extra else None
             yield PodTemplate(obj, component, obj.at("spec", name), {"annotations": own, "labels": labels}, name,
                               extra_containers=extra, engine_hint=hint, annotation_layers=layers, model_runtime=model,
                               merged_annotations=_kserve_union((l.annotations for l in layers), NOTHING),
@@ -164,11 +165,11 @@ def _inference_service(obj: K8sObject) -> Iterator[PodTemplate]:
                                                           KSERVE_DROPPED_LABELS))
         worker = component.get("workerSpec") if name == "predictor" else None
         if isinstance(worker, dict):
-            yield _kserve_worker(obj, worker, own, (isvc_labels, labels), runtime, hint)
+            yield _kserve_worker(obj, worker, own, (isvc_labels, labels), source, hint)
 
 
 def _kserve_worker(obj: K8sObject, worker: dict, own: dict, labels: tuple[dict, dict],
-                   runtime: RuntimeMetadata | None, hint: str | None) -> PodTemplate:
+                   source: ModelRuntime | None, hint: str | None) -> PodTemplate:
     """Multi-node workers (Standard mode only) run in their own Deployment whose pod template
     metadata is (kserve master, 0.21 dev) components/predictor.go reconcileWorker's `workerObjectMeta`: annotations
     `utils.Union(sRuntime.WorkerSpec.Annotations, annotations, predictorAnnotations)` — the
@@ -176,8 +177,9 @@ def _kserve_worker(obj: K8sObject, worker: dict, own: dict, labels: tuple[dict, 
     predictor's — and labels `utils.Union(sRuntimeWorkerLabels, isvc.Labels, Predictor.Labels, …)`
     (reconcilers/deployment createRawWorkerDeployment copies it onto the template). The
     InferenceService's `workerSpec` is a bare PodSpec: it has no annotations of its own."""
-    runtime_layer = (_runtime_layer(f"{runtime.label}'s spec.workerSpec.annotations", runtime.worker_annotations,
-                                    NOTHING) if runtime else None)
+    runtime = source.runtime if source else None
+    runtime_layer = (_runtime_layer(f"{source.label}'s spec.workerSpec.annotations", runtime.worker_annotations,
+                                    NOTHING) if source and runtime else None)
     layers = _layers(obj, "predictor", own, runtime_layer)
     return PodTemplate(obj, worker, obj.at("spec", "predictor", "workerSpec"), {}, "worker", engine_hint=hint,
                        annotation_layers=layers,
@@ -199,23 +201,17 @@ def _runtime_layer(label: str, annotations: dict, dropped: frozenset[str]) -> Me
     return MetadataLayer(label, None, _kserve_union((annotations,), dropped))
 
 
-def _named_runtime(obj: K8sObject) -> RuntimeMetadata | None:
-    """The ServingRuntime the predictor names, when the run holds it (`obj.context`, gathered by
-    the engine's pre-pass). KServe reads a runtime only on the `model` path (predictor.go: with a
-    framework field or custom containers `sRuntime` stays empty); an auto-selected one is not
-    resolved (servingruntimes.ServingRuntimes.find says why)."""
-    runtimes = getattr(getattr(obj, "context", None), "runtimes", None)
-    if not runtimes:
+def _predictor_runtime(obj: K8sObject) -> ModelRuntime | None:
+    """The ServingRuntime of the predictor's `model`, named or auto-selected, as far as the run's
+    runtimes (`obj.context`, gathered by the engine's pre-pass) decide it; None without a `model`:
+    KServe reads a runtime only on that path (predictor.go: with a framework field or custom
+    containers `sRuntime` stays empty)."""
+    from .servingruntimes import model_runtime  # servingruntimes imports workloads, which imports this module
+    predictor = as_dict(obj.spec.get("predictor"))
+    model = predictor.get("model")
+    if not isinstance(model, dict):
         return None
-    model = as_dict(obj.spec.get("predictor")).get("model")
-    name = model.get("runtime") if isinstance(model, dict) else None
-    return runtimes.find(name, obj.namespace) if isinstance(name, str) and name else None
-
-
-def _model_runtime(model: dict, runtime: RuntimeMetadata | None) -> ModelRuntime:
-    from .servingruntimes import ModelRuntime  # servingruntimes imports workloads, which imports this module
-    name = model.get("runtime")
-    return ModelRuntime(name if isinstance(name, str) and name else None, runtime)
+    return model_runtime(model, predictor, obj.namespace, getattr(getattr(obj, "context", None), "runtimes", None))
 
 
 def _kserve_hint(model: Any) -> str | None:

@@ -7,8 +7,12 @@ A KServe predictor's `model` that mounts nothing at `/dev/shm` gets its ServingR
 and volume (KServe strategic-merges the runtime's `kserve-container` and pod spec into the
 predictor's). When the run holds the runtime that `model.runtime` names, that runtime's
 `/dev/shm` is judged and named in the message (the shipped `kserve-huggingfaceserver` mounts an
-emptyDir with no sizeLimit). An auto-selected runtime, or one not in the run, is not resolved:
-the message says that cslint cannot see what it mounts.
+emptyDir with no sizeLimit). Without `model.runtime`, the runtime KServe auto-selects by
+`modelFormat` is judged when the run decides it: a ServingRuntime of the predictor's namespace in
+the run auto-selects the format (with `autoSelect: true`, not disabled, the model's version and
+protocol) and alone holds the top `priority`. Cluster-scoped candidates alone, or a tie, leave it
+unresolved, as does a runtime not in the run: the message says why cslint cannot see what it
+mounts.
 
 ## Why it matters for cold start
 The container runtime gives `/dev/shm` 64 MiB by default. NCCL and vLLM's multiprocessing put
@@ -115,22 +119,21 @@ def _from_runtime(c: Container, source: ModelRuntime, settings: Settings, fix: F
     want = format_bytes(settings.shm_min)
     runtime = source.runtime
     if runtime is None:
-        which = (f"its runtime {source.name!r} is not resolved in this run" if source.name else
-                 "its runtime is auto-selected by model format, which cslint does not resolve")
-        yield Violation(f"the predictor mounts no /dev/shm and {which}: unless that runtime mounts a memory-backed "
-                        f"emptyDir of {want} or more, the 64Mi default stalls NCCL and vLLM workers — mount one here",
-                        c.pointer, fix)
+        yield Violation(f"the predictor mounts no /dev/shm and {source.unresolved}: unless that runtime mounts a "
+                        f"memory-backed emptyDir of {want} or more, the 64Mi default stalls NCCL and vLLM workers — "
+                        f"mount one here", c.pointer, fix)
         return
     if runtime.host_ipc:
         return  # the runtime's hostIPC reaches the pod (MergePodSpec): the host's /dev/shm
     if runtime.shm is None:
-        yield Violation(f"no /dev/shm mount in the predictor nor in its {runtime.label}: the 64Mi default stalls "
+        yield Violation(f"no /dev/shm mount in the predictor nor in its {source.label}: the 64Mi default stalls "
                         f"NCCL and vLLM workers — mount an emptyDir with medium: Memory and sizeLimit: {want}",
                         c.pointer, fix)
         return
     problems = _volume_problems(runtime.shm.volume, settings)
     if problems:
-        yield Violation(f"/dev/shm comes from {runtime.label}'s volume {runtime.shm.volume_name!r}, which "
+        the = "the " if source.auto_selected else ""
+        yield Violation(f"/dev/shm comes from {the}{source.label}'s volume {runtime.shm.volume_name!r}, which "
                         f"{' and '.join(problems)}; NCCL needs {want} or more in memory — mount an emptyDir with "
                         f"medium: Memory and sizeLimit: {want} in the predictor, or fix the runtime",
                         c.pointer, fix)

@@ -31,11 +31,13 @@ spec:
 ```
 
 ## Known problems
-The ServingRuntime's deadline counts only when the predictor names it (`model.runtime`) and the
-runtime is linted in the same run (a ServingRuntime in the InferenceService's namespace, else a
-ClusterServingRuntime). A runtime KServe auto-selects by model format is not resolved (its
-choice depends on creation times, which manifests do not carry), nor is one installed in the
-cluster but absent from the run: a deadline set only there is not seen. Multi-node
+The ServingRuntime's deadline counts only when the runtime is linted in the same run: the one
+the predictor names (`model.runtime`: a ServingRuntime in the InferenceService's namespace, else
+a ClusterServingRuntime), or, without a name, the one KServe auto-selects by model format when
+the run decides it (a ServingRuntime of the namespace that alone holds the top `priority` among
+those auto-selecting the format). ClusterServingRuntime candidates alone, or a priority tie
+(settled by creation times, which manifests do not carry), leave it unresolved, as does a
+runtime installed in the cluster but absent from the run: a deadline set only there is not seen. Multi-node
 `workerSpec` pods run in Standard mode only, so they are never judged here.
 
 ## Fix safety

@@ -11,7 +11,10 @@ component wins; ServiceAnnotationDisallowedList drops `autoscaling.knative.dev/m
 unset) — a hand-written min-scale is never honoured (domain.md §2.2). The predictor's pods also
 carry the `spec.annotations`/`labels` of the ServingRuntime its `model.runtime` names, lowest of all,
 and its multi-node workers the runtime's `spec.workerSpec` ones; the runtime is found in the run
-(linter/servingruntimes.py), namespaced before cluster-scoped, as KServe's GetServingRuntime does.
+(linter/servingruntimes.py), namespaced before cluster-scoped, as KServe's GetServingRuntime does;
+without `model.runtime`, the runtime KServe auto-selects by model format, when the run decides it
+(a ServingRuntime of the namespace alone at the top priority; cluster-only candidates and ties stay
+unresolved).
 """
 from __future__ import annotations
 
@@ -311,10 +314,113 @@ def test_the_runtime_is_found_by_name_as_kserve_finds_it(runtimes, namespace, ex
     assert obj.templates[0].annotations.get("from") == expected
 
 
-def test_an_auto_selected_runtime_is_not_resolved():
-    """Without `model.runtime` KServe's pick depends on creation times manifests do not carry."""
-    rt = runtime(annotations={"from": "ns"}, supportedModelFormats=[{"name": "huggingface", "autoSelect": True}])
-    assert "from" not in in_run(named(runtime_name=None), rt).templates[0].annotations
+# -- the ServingRuntime KServe auto-selects ---------------------------------------------------------
+# pkg/apis/serving/v1beta1/predictor_model.go GetSupportingRuntimes: the namespace's runtimes, then
+# the cluster's, each filtered (not disabled, not multiModel, workerSpec iff the predictor's, the
+# model's protocol, an autoSelect entry of its format and version) and sorted by priority; the first
+# wins. Decided here only by a ServingRuntime of the namespace that alone holds the top priority.
+def auto(name: str = "vllm", priority: int | None = None, version: str | None = None, auto_select: bool | None = True,
+         fmt: str = "huggingface", **kw) -> dict:
+    """A runtime whose one supportedModelFormats entry is `fmt` (annotated `from: name`)."""
+    entry = {"name": fmt, **({"version": version} if version else {}),
+             **({"autoSelect": auto_select} if auto_select is not None else {}),
+             **({"priority": priority} if priority is not None else {})}
+    return runtime(name, annotations={"from": name}, supportedModelFormats=[entry], **kw)
+
+
+def picked(*runtimes: dict, namespace: str | None = "ml", **model) -> tuple[str | None, str | None]:
+    """(the runtime the predictor's pods take metadata from, why none) for an auto-selecting model."""
+    obj = named(runtime_name=None, namespace=namespace)
+    obj.data["spec"]["predictor"]["model"].update(model)
+    tpl = in_run(obj, *runtimes).templates[0]
+    source = tpl.model_runtime
+    assert source is not None and source.auto_selected
+    assert (source.runtime.name if source.runtime else None) == tpl.annotations.get("from")
+    return tpl.annotations.get("from"), source.why
+
+
+@pytest.mark.parametrize("runtimes,model,expected", [
+    ([auto("vllm")], {}, "vllm"),  # by format
+    ([auto("a", fmt="sklearn"), auto("b")], {}, "b"),
+    ([auto("low", priority=1), auto("high", priority=2)], {}, "high"),  # by priority
+    ([auto("none"), auto("set", priority=1)], {}, "set"),  # a set priority before an unset one
+    ([auto("off", priority=9, disabled=True), auto("on", priority=1)], {}, "on"),  # disabled: skipped
+    ([auto("mms", priority=9, multiModel=True), auto("sms")], {}, "sms"),  # ModelMesh runtimes: skipped
+    ([auto("manual", priority=9, auto_select=False), auto("auto")], {}, "auto"),  # autoSelect false: skipped
+    ([auto("manual", priority=9, auto_select=None), auto("auto")], {}, "auto"),  # autoSelect unset: skipped
+    ([auto("v1", version="1", priority=9), auto("v2", version="2")], {"modelFormat": {"name": "huggingface", "version": "2"}},
+     "v2"),  # a model's version must match exactly
+    ([auto("v1", version="1")], {}, "v1"),  # a model without a version takes any version
+    ([auto("grpc", priority=9, protocolVersions=["grpc-v2"]), auto("rest", protocolVersions=["v1", "v2"])], {}, "rest"),
+    ([auto("v2only", priority=9, protocolVersions=["v2"]), auto("any")], {"protocolVersion": "v2"}, "v2only"),
+    ([auto("v2only", priority=9, protocolVersions=["v2"]), auto("any")], {"protocolVersion": ""}, "v2only"),  # "": any
+    # namespaced before cluster, whatever the cluster runtime's priority
+    ([auto("cluster", priority=9, cluster=True), auto("ns")], {}, "ns"),
+    ([auto("elsewhere", priority=9, namespace="other"), auto("here")], {}, "here"),
+])
+def test_the_auto_selected_runtime_is_kserves_first_supporting_runtime(runtimes, model, expected):
+    assert picked(*runtimes, **model) == (expected, None)
+
+
+@pytest.mark.parametrize("runtimes,model,why", [
+    ([], {}, "no runtime in this run auto-selects huggingface"),
+    ([auto("v1", version="1")], {"modelFormat": {"name": "huggingface", "version": "2"}},
+     "no runtime in this run auto-selects huggingface:2"),
+    ([auto("v2only", protocolVersions=["v2"])], {}, "no runtime in this run auto-selects huggingface"),  # v1 default
+    ([auto("kserve-huggingfaceserver", priority=1, cluster=True)], {},
+     "only ClusterServingRuntime kserve-huggingfaceserver auto-selects huggingface in this run, and a ServingRuntime "
+     "of its namespace or a higher-priority ClusterServingRuntime outside the run may win"),
+    ([auto("a", cluster=True), auto("b", priority=3, cluster=True)], {},
+     "only ClusterServingRuntimes a, b auto-select huggingface in this run, and a ServingRuntime of its namespace or "
+     "a higher-priority ClusterServingRuntime outside the run may win"),
+    ([auto("a", priority=2), auto("b", priority=2), auto("c", priority=1)], {},
+     "ServingRuntimes a and b tie at priority 2 for huggingface, which KServe settles by creation time"),
+    ([auto("a"), auto("b")], {},
+     "ServingRuntimes a and b tie with no priority for huggingface, which KServe settles by creation time"),
+    ([auto("a", priority=1), auto("a", priority=2), auto("b")], {},
+     "ServingRuntime a, which may auto-select huggingface, is defined twice, differently, in this run"),
+    ([runtime("odd", supportedModelFormats=[{"name": "huggingface", "autoSelect": "yes"}]), auto("b")], {},
+     "ServingRuntime odd's supportedModelFormats are not readable"),
+    ([auto("b")], {"modelFormat": {"version": "1"}}, "its modelFormat is not readable"),
+])
+def test_an_auto_selection_the_run_does_not_decide_is_not_resolved(runtimes, model, why):
+    assert picked(*runtimes, **model) == (None, why)
+
+
+def test_a_differently_defined_runtime_that_cannot_be_picked_does_not_block_the_choice():
+    assert picked(auto("x", fmt="sklearn", priority=1), auto("x", fmt="sklearn", priority=2), auto("vllm")) == ("vllm", None)
+
+
+def test_priority_is_read_from_the_first_entry_of_the_format_name_as_kserve_does():
+    """GetPriority takes the first entry of that name, whether it auto-selects or not."""
+    first = runtime("first", annotations={"from": "first"}, supportedModelFormats=[
+        {"name": "huggingface", "version": "0", "priority": 5},
+        {"name": "huggingface", "version": "1", "autoSelect": True, "priority": 1}])
+    assert picked(first, auto("other", priority=3)) == ("first", None)
+
+
+def test_multi_node_predictors_and_runtimes_only_pick_each_other():
+    worker = {"containers": [{"name": "worker-container", "image": "x:1"}], "annotations": {"w": "multi"}}
+    single, multi = auto("single", priority=9), auto("multi", workerSpec=worker)
+    assert picked(single, multi) == ("single", None)
+    obj = named(runtime_name=None)
+    obj.data["spec"]["predictor"]["workerSpec"] = {"containers": [{"name": "w", "image": "vllm/vllm-openai:v1"}]}
+    head, workers = in_run(obj, single, multi).templates
+    assert head.annotations == {"from": "multi"} and workers.annotations == {"w": "multi"}
+    assert workers.annotation_source("w").label == "auto-selected ServingRuntime multi's spec.workerSpec.annotations"
+
+
+def test_an_auto_selected_runtimes_annotations_are_named_as_such():
+    tpl = in_run(named(runtime_name=None), auto("vllm")).templates[0]
+    assert tpl.annotation_source("from").label == "auto-selected ServingRuntime vllm's spec.annotations"
+
+
+def test_an_empty_runtime_name_is_looked_up_not_auto_selected():
+    """KServe's `Runtime != nil`: an empty name is searched for, and found nowhere."""
+    obj = named(runtime_name=None)
+    obj.data["spec"]["predictor"]["model"]["runtime"] = ""
+    tpl = in_run(obj, auto("vllm")).templates[0]
+    assert "from" not in tpl.annotations and not tpl.model_runtime.auto_selected
 
 
 def test_a_predictor_without_model_gets_no_runtime():
@@ -407,6 +513,13 @@ def test_cs506_judges_each_engine_component_and_names_the_runtime_as_the_source(
                                         "value": {DEADLINE: "1500s"}},)
 
 
+def test_cs506_names_an_auto_selected_runtime_as_the_source():
+    from cslint.rules.cs506_progress_deadline import check
+    rt = runtime(annotations={DEADLINE: "300s"}, supportedModelFormats=[{"name": "huggingface", "autoSelect": True}])
+    [found] = list(check(in_run(named(runtime_name=None), rt), Settings()))
+    assert "from auto-selected ServingRuntime vllm's spec.annotations" in found.message
+
+
 # -- CS401, a predictor's /dev/shm from its runtime ------------------------------------------------
 # kserve components/predictor.go: MergeRuntimeContainers(runtime's kserve-container, model) and
 # MergePodSpec(runtime's ServingRuntimePodSpec, predictor's PodSpec), both strategic merges, so a
@@ -460,13 +573,29 @@ def test_cs401_says_neither_the_predictor_nor_its_runtime_mounts_dev_shm():
     ("vllm", (), "its runtime 'vllm' is not resolved in this run"),
     ("vllm", (runtime(disabled=True),), "its runtime 'vllm' is not resolved in this run"),
     (None, (shm_runtime({"emptyDir": {"medium": "Memory"}}, supportedModelFormats=[{"name": "huggingface"}]),),
-     "its runtime is auto-selected by model format, which cslint does not resolve"),
+     "its runtime is auto-selected by model format and no runtime in this run auto-selects huggingface"),
+    (None, (shm_runtime(cluster=True, supportedModelFormats=[{"name": "huggingface", "autoSelect": True}]),),
+     "its runtime is auto-selected by model format and only ClusterServingRuntime vllm auto-selects huggingface in "
+     "this run, and a ServingRuntime of its namespace or a higher-priority ClusterServingRuntime outside the run "
+     "may win"),
 ])
 def test_cs401_does_not_claim_what_an_unresolved_runtime_mounts(runtime_name, runtimes, words):
     [found] = cs401(in_run(named(runtime_name=runtime_name), *runtimes))
     assert found.message.startswith(f"the predictor mounts no /dev/shm and {words}: unless that runtime mounts")
     assert "no /dev/shm mount" not in found.message
     assert found.fix.title == "Mount a 16Gi memory-backed emptyDir at /dev/shm"
+
+
+def test_cs401_judges_the_auto_selected_runtimes_dev_shm():
+    hf = [{"name": "huggingface", "autoSelect": True}]
+    [found] = cs401(in_run(named(runtime_name=None), shm_runtime({"emptyDir": {"medium": "Memory"}},
+                                                                 supportedModelFormats=hf)))
+    assert found.message.startswith("/dev/shm comes from the auto-selected ServingRuntime vllm's volume 'devshm', "
+                                    "which has no sizeLimit")
+    [found] = cs401(in_run(named(runtime_name=None), runtime(supportedModelFormats=hf)))
+    assert found.message.startswith("no /dev/shm mount in the predictor nor in its auto-selected ServingRuntime vllm:")
+    sized = shm_runtime({"emptyDir": {"medium": "Memory", "sizeLimit": "16Gi"}}, supportedModelFormats=hf)
+    assert cs401(in_run(named(runtime_name=None), sized)) == []
 
 
 def test_cs401_fix_volume_is_not_merged_into_the_runtimes_volume_of_the_same_name():
