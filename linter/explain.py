@@ -70,15 +70,18 @@ def budgets(results: list, context: Any = None) -> list[WorkloadBudget]:  # list
     objects = [o for r in results for d in r.documents if d.error is None for o in iter_objects(d.data, "", d)]
     context = context if context is not None else collect_scale_context(objects)
     buffers = warm_buffers(objects)
+    by_object: dict[tuple, list[Finding]] = {}  # read once: a scan per container was quadratic
+    for r in results:
+        for f in r.findings:
+            by_object.setdefault((f.file, f.document, f.object), []).append(f)
     out: list[WorkloadBudget] = []
     for obj in objects:
         for tpl in obj.templates:
             for c in tpl.containers:
                 if not c.is_engine:
                     continue
-                mine = [f for r in results for f in r.findings
-                        if f.object == obj.ref and f.file == obj.document.file
-                        and f.document == obj.document.index and f.container in (None, c.name)]
+                mine = [f for f in by_object.get((obj.document.file, obj.document.index, obj.ref), ())
+                        if f.container in (None, c.name)]
                 reason = scale_to_zero_reason(obj, tpl, context)
                 levers = []
                 for lever in LEVERS + (Lever.CONFIG,):

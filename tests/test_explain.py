@@ -128,3 +128,24 @@ def test_a_file_that_does_not_parse_is_named_and_exits_1(tmp_path):
     result = CliRunner().invoke(main, ["explain-cold-start", "--isolated", str(tmp_path / "bad.yaml")])
     assert result.exit_code == 1
     assert "bad.yaml:2:1: CS000" in result.stderr and "(not explained)" in result.stderr
+
+
+class _CountedFindings(list):
+    reads = 0
+
+    def __iter__(self):
+        _CountedFindings.reads += 1
+        return super().__iter__()
+
+
+def test_findings_are_read_once_however_many_workloads():
+    """Each engine container scanned every finding of the run: 2,500 workloads in one file took
+    16 s (1,250: 4.8 s); the findings are now grouped by object once."""
+    many = "---\n".join(DEPLOY.replace("name: llama,", f"name: llama-{i},") for i in range(20))
+    results = Linter(Settings()).lint_sources([SourceText("d.yaml", many), SourceText("k.yaml", KEDA)])
+    for r in results:
+        r.findings = _CountedFindings(r.findings)
+    _CountedFindings.reads = 0
+    items = budgets(results)
+    assert len(items) == 20 and _CountedFindings.reads == len(results)
+    assert all(any(f.code == "CS201" for f in r.findings) for i in items for r in i.levers if r.lever == Lever.IMAGE)
