@@ -8,7 +8,9 @@ for fixes, and the position tree (`compose`) is built only for documents that ha
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import Any, Iterator
 
 import yaml
@@ -290,6 +292,7 @@ class Document:
     source: str | None = None  # Helm '# Source:' template path
     _root: Any = field(default=None, repr=False)
     _composed: bool = field(default=False, repr=False)
+    _line_starts: list[int] | None = field(default=None, repr=False)  # offsets, built when asked
 
     @property
     def root(self) -> Any:
@@ -310,7 +313,7 @@ class Document:
 
     def release_tree(self) -> None:
         """Drop the node tree only: it is ten times the size of the data."""
-        self._root, self._composed = None, False
+        self._root, self._composed, self._line_starts = None, False, None
 
     def node_at(self, pointer: str) -> tuple[Any, Any, str]:
         """(node, key node, remaining pointer): the deepest existing node on the pointer's way."""
@@ -345,13 +348,15 @@ class Document:
         return self._offsets_to_position(start.index, end.index)
 
     def _offsets_to_position(self, a: int, b: int) -> Position:
-        text = self.chunk.text
-        l1 = text.count("\n", 0, a)
-        c1 = a - (text.rfind("\n", 0, a) + 1)
-        l2 = l1 + text.count("\n", a, b)
-        c2 = b - (text.rfind("\n", 0, b) + 1)
+        """Lines end at `\n` only. Looked up in the chunk's line starts: counting from the chunk's
+        start for each finding was quadratic in one large document (5,000 containers: 6.6 s)."""
+        if self._line_starts is None:
+            lines = self.chunk.text.split("\n")
+            self._line_starts = [0, *accumulate(len(line) + 1 for line in lines[:-1])]
+        starts = self._line_starts
+        l1, l2 = bisect_right(starts, a) - 1, bisect_right(starts, b) - 1
         base = self.chunk.line
-        return Position(base + l1 + 1, c1 + 1, base + l2 + 1, c2 + 1)
+        return Position(base + l1 + 1, a - starts[l1] + 1, base + l2 + 1, b - starts[l2] + 1)
 
 
 def _first_content_line(text: str) -> int:

@@ -10,7 +10,8 @@ from fractions import Fraction
 from hypothesis import given, settings, strategies as st
 from fuzzing import examples
 
-from cslint.documents import _MARKER, _markers, split_chunks
+import cslint.documents as documents
+from cslint.documents import _MARKER, Chunk, Document, _markers, split_chunks
 from cslint.engine import Linter
 from cslint.masking import mask
 from cslint.quantity import format_bytes
@@ -59,6 +60,27 @@ def test_chunk_lines_and_offsets_are_those_of_the_file(parts) -> None:
     assert "".join(c.text for c in chunks) == text
     for c in chunks:
         assert text[c.start:c.start + len(c.text)] == c.text and c.line == text.count("\n", 0, c.start)
+
+
+@settings(max_examples=examples(300), deadline=None)
+@given(st.text(alphabet=["a", "\n", "\r", "\u2028", "é"], max_size=40), st.data())
+def test_positions_from_line_starts_are_those_counted_from_the_chunk_start(text, data) -> None:
+    a = data.draw(st.integers(0, len(text)))
+    b = data.draw(st.integers(a, len(text)))
+    pos = Document("f.yaml", 0, Chunk(text, 0, 7))._offsets_to_position(a, b)
+    assert (pos.line, pos.column, pos.end_line, pos.end_column) == (
+        8 + text.count("\n", 0, a), a - text.rfind("\n", 0, a), 8 + text.count("\n", 0, b), b - text.rfind("\n", 0, b))
+
+
+def test_a_document_indexes_its_lines_once_however_many_findings(monkeypatch) -> None:
+    """Each finding counted the lines from its document's start: one document of 5,000
+    containers took 6.6 s in that count alone."""
+    built = []
+    monkeypatch.setattr(documents, "accumulate", lambda it: built.append(1) or __import__("itertools").accumulate(it))
+    containers = "".join(f"  - {{name: c{i}, image: 'vllm/vllm-openai:latest', args: [m/m]}}\n" for i in range(50))
+    text = f"apiVersion: v1\nkind: Pod\nmetadata: {{name: p}}\nspec:\n  containers:\n{containers}"
+    [result] = Linter(Settings()).lint_sources([SourceText("p.yaml", text)])
+    assert len({f.line for f in result.findings}) == 50 and len(built) == 1
 
 
 def test_a_pod_sums_its_containers_resources_once(monkeypatch) -> None:
