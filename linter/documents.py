@@ -339,15 +339,15 @@ class Document:
             mapped = value_span_to_source(self.chunk.text, node, span)
             if mapped is not None:
                 a, b = mapped
-                return self._offsets_to_position(a, b)
+                return self.offsets_position(a, b)
         if isinstance(target, (yaml.MappingNode, yaml.SequenceNode)) and not target.flow_style:
             # block collections end at the next token (past comments): point at the first line
             end_idx = self.chunk.text.find("\n", start.index)
             end_idx = len(self.chunk.text) if end_idx < 0 else end_idx
-            return self._offsets_to_position(start.index, end_idx)
-        return self._offsets_to_position(start.index, end.index)
+            return self.offsets_position(start.index, end_idx)
+        return self.offsets_position(start.index, end.index)
 
-    def _offsets_to_position(self, a: int, b: int) -> Position:
+    def offsets_position(self, a: int, b: int) -> Position:
         """Lines end at `\n` only. Looked up in the chunk's line starts: counting from the chunk's
         start for each finding was quadratic in one large document (5,000 containers: 6.6 s)."""
         if self._line_starts is None:

@@ -32,7 +32,7 @@ from typing import Any, Iterator
 
 from cslint import suppressions as _suppressions  # registers the suppression filter with the engine
 from cslint.engine import FileResult
-from cslint.model import (Applicability, Finding, Fix, FixAvailability, Lever, Position, RuleMeta, Scope,
+from cslint.model import (Applicability, Finding, Fix, FixAvailability, Lever, RuleMeta, Scope,
                           Severity)
 from cslint.registry import active_rules, all_rules
 from cslint.settings import Settings, code_matches, is_selected
@@ -62,12 +62,16 @@ def report_unused(result: FileResult, found: list[Suppression], settings: Settin
     active = [r.code for rules in active_rules(settings).values() for r in rules]  # once per file, not per directive
     known = [r.code for r in all_rules(settings)]
     unused_of = {id(s): unused_codes(s, active, known) for s in found}
+    doomed: dict[tuple[int, str], set[str]] = {}  # wholly unused annotations, per annotations map
+    for s in found:
+        if s.kind == "annotation" and len(unused_of[id(s)]) == len(s.codes):
+            doomed.setdefault((id(s.metadata), s.metadata_pointer), set()).add(s.pointer)
     for s in found:
         unused = unused_of[id(s)]
         if not unused and s.codes:
             continue
         what = ", ".join(unused) if unused else "nothing"
-        fix = _annotation_fix(s, unused_of, found) if s.kind == "annotation" else _comment_fix(s, unused)
+        fix = _annotation_fix(s, unused, doomed) if s.kind == "annotation" else _comment_fix(s, unused)
         label = {"annotation": "annotation", "line": "`# cslint: ignore`", "file": "`# cslint: file-ignore`"}[s.kind]
         finding = Finding(code=META.code, name=META.name, severity=settings.severity_for(META.code, META.severity),
                           message=f"unused suppression {label} for {what}: no such finding here",
@@ -75,7 +79,7 @@ def report_unused(result: FileResult, found: list[Suppression], settings: Settin
                           object=s.obj.ref if s.obj else None, container=s.container, fix=fix,
                           lever=META.lever, extra={"document": s.document})
         if s.kind != "annotation":
-            finding.position = _offsets(s.document, s.start, s.end)
+            finding.position = s.document.offsets_position(s.start, s.end)
         yield finding
 
 
@@ -83,16 +87,15 @@ def _remaining(s: Suppression, unused: list[str]) -> str:
     return ", ".join(c for c in s.codes if c not in unused)
 
 
-def _annotation_fix(s: Suppression, unused_of: dict[int, list[str]], found: list[Suppression]) -> Fix | None:
-    unused = unused_of[id(s)]
+def _annotation_fix(s: Suppression, unused: list[str], doomed: dict[tuple[int, str], set[str]]) -> Fix | None:
+    """`doomed` is gathered once per file: gathering it for each directive was quadratic (10,000
+    documents with an unused annotation each: 8 s)."""
     if len(unused) < len(s.codes):
         value = _remaining(s, unused) + (f" -- {s.reason}" if s.reason else "")
         return Fix(Applicability.SAFE, ({"op": "replace", "path": s.pointer, "value": value},),
                    f"Remove {', '.join(unused)} from the suppression")
     annotations = (s.metadata or {}).get("annotations") or {}
-    doomed = {x.pointer for x in found if x.kind == "annotation" and x.metadata is s.metadata
-              and len(unused_of[id(x)]) == len(x.codes)}
-    own = {p for p in doomed if p.startswith(s.metadata_pointer + "/annotations/")}
+    own = doomed.get((id(s.metadata), s.metadata_pointer), set())
     if len(own) >= len(annotations):  # every annotation goes: remove the map (metadata may become {})
         ops: tuple[dict[str, Any], ...] = ({"op": "remove", "path": s.metadata_pointer + "/annotations"},)
     else:
@@ -117,10 +120,3 @@ def _comment_fix(s: Suppression, unused: list[str]) -> Fix:
         edits = ((start, s.end, ""),)
     return Fix(Applicability.SAFE, (), "Remove the unused suppression comment", comment_edits=edits)
 
-
-def _offsets(doc: Any, a: int, b: int) -> Position:
-    text = doc.chunk.text
-    l1 = text.count("\n", 0, a)
-    c1 = a - (text.rfind("\n", 0, a) + 1)
-    c2 = b - (text.rfind("\n", 0, b) + 1)
-    return Position(doc.chunk.line + l1 + 1, c1 + 1, doc.chunk.line + l1 + 1, c2 + 1)

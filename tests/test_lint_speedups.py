@@ -67,7 +67,7 @@ def test_chunk_lines_and_offsets_are_those_of_the_file(parts) -> None:
 def test_positions_from_line_starts_are_those_counted_from_the_chunk_start(text, data) -> None:
     a = data.draw(st.integers(0, len(text)))
     b = data.draw(st.integers(a, len(text)))
-    pos = Document("f.yaml", 0, Chunk(text, 0, 7))._offsets_to_position(a, b)
+    pos = Document("f.yaml", 0, Chunk(text, 0, 7)).offsets_position(a, b)
     assert (pos.line, pos.column, pos.end_line, pos.end_column) == (
         8 + text.count("\n", 0, a), a - text.rfind("\n", 0, a), 8 + text.count("\n", 0, b), b - text.rfind("\n", 0, b))
 
