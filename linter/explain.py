@@ -6,6 +6,7 @@ it unaddressed, each with the mechanism it costs. It invents no timings.
 """
 from __future__ import annotations
 
+import heapq
 import json
 import sys
 from dataclasses import dataclass, field
@@ -70,18 +71,20 @@ def budgets(results: list, context: Any = None) -> list[WorkloadBudget]:  # list
     objects = [o for r in results for d in r.documents if d.error is None for o in iter_objects(d.data, "", d)]
     context = context if context is not None else collect_scale_context(objects)
     buffers = warm_buffers(objects)
-    by_object: dict[tuple, list[Finding]] = {}  # read once: a scan per container was quadratic
-    for r in results:
-        for f in r.findings:
-            by_object.setdefault((f.file, f.document, f.object), []).append(f)
+    # read once: a scan per container was quadratic; the object's own findings and a container's
+    # apart, their order kept (a pod of 5,000 containers scanned all the pod's findings for each)
+    by_container: dict[tuple, list[tuple[int, Finding]]] = {}
+    for i, f in enumerate(f for r in results for f in r.findings):
+        by_container.setdefault((f.file, f.document, f.object, f.container), []).append((i, f))
     out: list[WorkloadBudget] = []
     for obj in objects:
         for tpl in obj.templates:
             for c in tpl.containers:
                 if not c.is_engine:
                     continue
-                mine = [f for f in by_object.get((obj.document.file, obj.document.index, obj.ref), ())
-                        if f.container in (None, c.name)]
+                where = (obj.document.file, obj.document.index, obj.ref)
+                mine = [f for _, f in heapq.merge(by_container.get((*where, None), ()),
+                                                  by_container.get((*where, c.name), ()), key=lambda x: x[0])]
                 reason = scale_to_zero_reason(obj, tpl, context)
                 levers = []
                 for lever in LEVERS + (Lever.CONFIG,):

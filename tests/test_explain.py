@@ -5,7 +5,7 @@ from click.testing import CliRunner
 
 from cslint.cli import main
 from cslint.engine import Linter
-from cslint.explain import budgets, markdown_section
+from cslint.explain import LEVERS, budgets, markdown_section
 from cslint.model import Lever
 from cslint.settings import Settings
 from cslint.sources import SourceText
@@ -149,3 +149,25 @@ def test_findings_are_read_once_however_many_workloads():
     items = budgets(results)
     assert len(items) == 20 and _CountedFindings.reads == len(results)
     assert all(any(f.code == "CS201" for f in r.findings) for i in items for r in i.levers if r.lever == Lever.IMAGE)
+
+
+def test_a_container_reads_only_its_own_and_its_objects_findings(monkeypatch):
+    """Each container of a pod filtered all the pod's findings by name: one pod of 5,000 engine
+    containers took 49 s. Findings are grouped by container too, in the run's order."""
+    from cslint.workloads import Container
+    containers = "".join(f"  - {{name: c{i}, image: 'vllm/vllm-openai:latest', args: [m/m, --gpu-memory-utilization, '0.95'],"
+                         f" resources: {{limits: {{nvidia.com/gpu: 1}}}}}}\n" for i in range(30))
+    text = f"apiVersion: v1\nkind: Pod\nmetadata: {{name: p}}\nspec:\n  containers:\n{containers}"
+    results = Linter(Settings()).lint_sources([SourceText("p.yaml", text)])
+    names = []
+    name = Container.name
+    monkeypatch.setattr(Container, "name", property(lambda c: names.append(1) or name.fget(c)))
+    items = budgets(results)
+    assert [i.container for i in items] == [f"c{i}" for i in range(30)]
+    for item in items:
+        found = [f for r in item.levers for f in r.findings]
+        assert {f.container for f in found} == {item.container}
+        assert [f.code for f in found if f.lever == Lever.RUNTIME][:1] == ["CS401"]
+    mine = [f for f in results[0].findings if f.container == "c7"]
+    assert [f for r in items[7].levers for f in r.findings] == [f for lv in LEVERS for f in mine if f.lever == lv]
+    assert len(names) <= 10 * 30
