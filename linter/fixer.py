@@ -50,8 +50,36 @@ def touched(op: dict[str, Any]) -> tuple[str, ...]:
     return tuple(parts)
 
 
-def conflicts(a: set[tuple[str, ...]], b: set[tuple[str, ...]]) -> bool:
-    return any(x[:len(y)] == y or y[:len(x)] == x for x in a for y in b)
+class ClaimedPaths:
+    """The paths fixes chosen for a document change, with every prefix of them: a path conflicts
+    with a claimed one when either holds the other, found by lookups (comparing every pair was
+    quadratic in the fixes of one document)."""
+
+    def __init__(self) -> None:
+        self.paths: set[tuple[str, ...]] = set()
+        self.prefixes: set[tuple[str, ...]] = set()
+
+    def conflicts(self, paths: set[tuple[str, ...]]) -> bool:
+        return any(p in self.prefixes or any(p[:k] in self.paths for k in range(len(p))) for p in paths)
+
+    def claim(self, paths: set[tuple[str, ...]]) -> None:
+        for p in paths:
+            self.paths.add(p)
+            self.prefixes.update(p[:k] for k in range(len(p) + 1))
+
+
+class Operations:
+    """Operations made so far, looked up by kind and path (`op in list` compared it with each)."""
+
+    def __init__(self) -> None:
+        self.by_path: dict[tuple[Any, Any], list[dict[str, Any]]] = {}
+
+    def __contains__(self, op: dict[str, Any]) -> bool:
+        return op in self.by_path.get((op.get("op"), op.get("path")), ())
+
+    def add(self, ops: list[dict[str, Any]]) -> None:
+        for op in ops:
+            self.by_path.setdefault((op.get("op"), op.get("path")), []).append(op)
 
 
 def select_fixes(findings: list[Finding], required: Applicability) -> dict[int, list[Finding]]:
@@ -61,24 +89,24 @@ def select_fixes(findings: list[Finding], required: Applicability) -> dict[int, 
     edit two fixes have in common once): every container's CS401 fix creates the same dshm volume,
     so all containers are fixed in one pass instead of one per pass. Apply with `plan_operations`."""
     chosen: dict[int, list[Finding]] = {}
-    claimed: dict[int, set[tuple[str, ...]]] = {}
-    claimed_ops: dict[int, list[dict[str, Any]]] = {}
-    seen_ops: dict[int, list[tuple]] = {}
+    claimed: dict[int, ClaimedPaths] = {}
+    claimed_ops: dict[int, Operations] = {}
+    seen_ops: dict[int, set[tuple]] = {}
     for f in sorted(findings, key=Finding.sort_key):
         if f.suppressed or f.fix is None or f.fix.applicability < required:
             continue
         if not f.fix.operations and not f.fix.comment_edits and not f.fix.new_documents:
             continue
         key = tuple(sorted(map(repr, f.fix.operations + f.fix.comment_edits + f.fix.new_documents)))
-        if key in seen_ops.setdefault(f.document, []):
+        if key in seen_ops.setdefault(f.document, set()):
             continue  # the same edit from two findings is applied once
-        own = unshared(f.fix.operations, claimed_ops.setdefault(f.document, []))
+        own = unshared(f.fix.operations, claimed_ops.setdefault(f.document, Operations()))
         paths = {touched(op) for op in own} | {("#", str(a)) for a, _, _ in f.fix.comment_edits}
-        if conflicts(paths, claimed.setdefault(f.document, set())):
+        if claimed.setdefault(f.document, ClaimedPaths()).conflicts(paths):
             continue
-        claimed[f.document] |= paths
-        claimed_ops[f.document] += own
-        seen_ops[f.document].append(key)
+        claimed[f.document].claim(paths)
+        claimed_ops[f.document].add(own)
+        seen_ops[f.document].add(key)
         chosen.setdefault(f.document, []).append(f)
     return chosen
 
@@ -86,12 +114,15 @@ def select_fixes(findings: list[Finding], required: Applicability) -> dict[int, 
 def plan_operations(chosen: list[Finding]) -> list[dict[str, Any]]:
     """The operations of fixes chosen together, a shared one once (see `select_fixes`)."""
     ops: list[dict[str, Any]] = []
+    made = Operations()
     for f in chosen:
-        ops += unshared(f.fix.operations, ops)
+        own = unshared(f.fix.operations, made)
+        ops += own
+        made.add(own)
     return ops
 
 
-def unshared(ops: tuple[dict[str, Any], ...], before: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def unshared(ops: tuple[dict[str, Any], ...], before: Operations) -> list[dict[str, Any]]:
     """A fix's operations less those the fixes before it already make. A scalar inserted into a
     list is never shared: `--a 1 --b 1` needs both 1s, while a second identical volume or env
     item would only be a duplicate name."""

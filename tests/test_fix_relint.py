@@ -8,6 +8,8 @@ import shutil
 from pathlib import Path
 
 from click.testing import CliRunner
+from hypothesis import given, settings, strategies as st
+from fuzzing import examples
 
 from cslint import objectset
 from cslint.cli import main
@@ -181,3 +183,47 @@ def test_a_fixed_files_final_result_keeps_no_node_tree(tmp_path):
     # the set pass of a later re-lint still reads the lightened file's objects
     assert linter._set_results[str(tree / "a.yaml")] is held
     assert [o.name for o in linter._objects_of(held)] == ["a"]
+
+
+class _CountedOp(dict):
+    compared = 0
+
+    def __eq__(self, other):
+        _CountedOp.compared += 1
+        return super().__eq__(other)
+
+    __hash__ = None
+
+
+def test_choosing_the_fixes_of_one_document_compares_each_operation_with_its_path_only():
+    """Each fix's operations were compared with every operation chosen before, and its paths with
+    every claimed path: one pod of 5,000 containers took 41 s to fix (1,250: 3.5 s)."""
+    from cslint.fixer import plan_operations, select_fixes
+    from cslint.model import Applicability, Finding, Fix, Severity
+    volume = {"op": "add", "path": "/spec/volumes", "value": [{"name": "dshm"}]}
+
+    def finding(n: int) -> Finding:
+        ops = (_CountedOp(volume), _CountedOp(op="add", path=f"/spec/containers/{n}/env/-", value={"name": "A"}),
+               _CountedOp(op="replace", path=f"/spec/containers/{n}/image", value="x"))
+        return Finding("CS401", "shm", Severity.ERROR, "m", "f", 0, f"/spec/containers/{n}", fix=Fix(Applicability.SAFE, ops, "t"))
+    findings = [finding(n) for n in range(300)]
+    blocked = Finding("CS401", "shm", Severity.ERROR, "m", "f", 0, "/spec/containers/7",
+                      fix=Fix(Applicability.SAFE, ({"op": "add", "path": "/spec/containers/7/env", "value": []},), "t"))
+    _CountedOp.compared = 0
+    chosen = select_fixes(findings + [blocked], Applicability.SAFE)[0]
+    ops = plan_operations(chosen)
+    assert chosen == findings and len(ops) == 1 + 2 * 300  # the volume once; the env list is claimed
+    assert _CountedOp.compared <= 4 * 300
+
+
+@settings(max_examples=examples(200), deadline=None)
+@given(st.lists(st.sets(st.lists(st.sampled_from("ab"), max_size=3).map(tuple), max_size=3), max_size=6))
+def test_claimed_paths_conflict_as_pairwise_prefixes_do(batches):
+    from cslint.fixer import ClaimedPaths
+    claims, claimed = ClaimedPaths(), set()
+    for paths in batches:
+        expected = any(x[:len(y)] == y or y[:len(x)] == x for x in paths for y in claimed)
+        assert claims.conflicts(paths) == expected
+        if not expected:
+            claims.claim(paths)
+            claimed |= paths
