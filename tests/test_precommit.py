@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -19,8 +20,10 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = ROOT / "fixtures" / "integrations" / "precommit"
 SKIP_DIRS = {".git", "__pycache__", ".pytest_cache", "build", "dist", ".hypothesis", ".benchmarks"}
 
-pytestmark = pytest.mark.skipif(shutil.which("pre-commit") is None or shutil.which("git") is None,
-                                reason="needs the pre-commit and git executables (pip install pre-commit)")
+# pre-commit is a test dependency: installed beside this interpreter (`make test` runs the venv's
+# python without putting its bin/ on PATH, which skipped these tests), else found on PATH
+PRE_COMMIT = shutil.which("pre-commit", path=str(Path(sys.executable).parent)) or shutil.which("pre-commit")
+pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs the git executable")
 
 
 def git(cwd: Path, *args: str) -> None:
@@ -70,7 +73,8 @@ def write_precommit_config(work: Path, hook_repo: Path) -> None:
 
 def run_hook(work: Path, hook: str, home: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "PRE_COMMIT_HOME": str(home), "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
-    args = ["pre-commit", "run", hook, "--all-files", "--color=never"]
+    assert PRE_COMMIT, "pre-commit is not installed: pip install -e '.[test]'"
+    args = [PRE_COMMIT, "run", hook, "--all-files", "--color=never"]
     if hook == "cslint-fix":
         args += ["--hook-stage", "manual"]
     return subprocess.run(args, cwd=work, capture_output=True, text=True, env=env, timeout=900)
