@@ -75,7 +75,8 @@ def flag_values(tokens: Any) -> tuple[str, ...]:
     return tuple(found)
 
 
-def mask_same_width(text: str, secrets: tuple[str, ...] = ()) -> str:
+@functools.lru_cache(maxsize=16)  # the findings of one line come together: a minified manifest
+def mask_same_width(text: str, secrets: tuple[str, ...] = ()) -> str:  # is one line for all of them
     """`text` (a source line shown under a finding) with secret values starred out character for
     character, so the caret line below it still points at the right columns."""
     return _masked(text, secrets, lambda value: "*" * len(value))

@@ -7,6 +7,7 @@ alerts survive lines moving.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -49,8 +50,13 @@ def what_it_does(docs: str, fallback: str) -> str:
 
 
 def fingerprint(f: Finding, line_text: str) -> str:
-    key = "\0".join((f.code, f.path, f.container or "", " ".join(line_text.split())))
+    key = "\0".join((f.code, f.path, f.container or "", _spaced(line_text)))
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+
+
+@functools.lru_cache(maxsize=16)  # the findings of one line come together: a minified manifest
+def _spaced(line_text: str) -> str:  # is one line for all of them
+    return " ".join(line_text.split())
 
 
 def result_of(f: Finding, where: Location, index: int, line_text: str, seen: Counter) -> dict[str, Any]:
