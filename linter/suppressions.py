@@ -205,7 +205,7 @@ def suppress_file(result: FileResult, settings: Settings) -> list[Suppression]:
 def _by_reach(found: list[Suppression]) -> dict[tuple, list[tuple[int, Suppression]]]:
     """The directives by what they can reach (a file, a line of a document, a container or every
     container of a document), with their order: matching every finding against every directive
-    was quadratic (2,000 documents with three directives each: 36 s)."""
+    was quadratic (2,000 documents with three directives each: 15 s)."""
     out: dict[tuple, list[tuple[int, Suppression]]] = {}
     for i, s in enumerate(found):
         key = (("file",) if s.kind == "file" else (s.kind, s.document.index, s.line) if s.kind == "line"

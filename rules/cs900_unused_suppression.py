@@ -89,7 +89,7 @@ def _remaining(s: Suppression, unused: list[str]) -> str:
 
 def _annotation_fix(s: Suppression, unused: list[str], doomed: dict[tuple[int, str], set[str]]) -> Fix | None:
     """`doomed` is gathered once per file: gathering it for each directive was quadratic (10,000
-    documents with an unused annotation each: 8 s)."""
+    documents with an unused annotation each: 4 s)."""
     if len(unused) < len(s.codes):
         value = _remaining(s, unused) + (f" -- {s.reason}" if s.reason else "")
         return Fix(Applicability.SAFE, ({"op": "replace", "path": s.pointer, "value": value},),

@@ -74,7 +74,7 @@ def test_positions_from_line_starts_are_those_counted_from_the_chunk_start(text,
 
 def test_a_document_indexes_its_lines_once_however_many_findings(monkeypatch) -> None:
     """Each finding counted the lines from its document's start: one document of 5,000
-    containers took 6.6 s in that count alone. A large document builds its line index once; a
+    containers spent ~7 s of a 10 s lint in that count. A large document builds its line index once; a
     small one counts (cheaper for its few findings); both give the same positions."""
     built = []
     monkeypatch.setattr(documents, "accumulate", lambda it: built.append(1) or __import__("itertools").accumulate(it))
@@ -91,7 +91,7 @@ def test_a_document_indexes_its_lines_once_however_many_findings(monkeypatch) ->
 
 def test_a_pod_sums_its_containers_resources_once(monkeypatch) -> None:
     """Each engine container's `device` summed every container of its pod (a pod of 5,000
-    containers: 38 s in those sums); the pod's totals are now computed once."""
+    containers: a 37 s lint); the pod's totals are now computed once."""
     calls = []
     count = Container.resource_count
     monkeypatch.setattr(Container, "resource_count", lambda self, r: calls.append(r) or count(self, r))
