@@ -50,12 +50,20 @@ def subtree_ids(node: Any) -> set[int]:
     return _walk_ids(node)[0]
 
 
+_last_shared: tuple[Any, dict[int, str]] | None = None  # the last tree's (read only by callers)
+
+
 def shared_ids(root: Any) -> dict[int, str]:
     """The nodes an edit may not touch, each with the reason: those that occur more than once in
-    the tree (an alias refers to them) and the mappings a merge key joins."""
+    the tree (an alias refers to them) and the mappings a merge key joins. Remembered for the
+    last tree: the fixer tries each refused fix of a document alone, one editor each."""
+    global _last_shared
+    if _last_shared is not None and _last_shared[0] is root:
+        return _last_shared[1]
     _, shared, merged = _walk_ids(root)
     reasons = dict.fromkeys(merged, "cannot edit a node that an alias refers to (a merge key << joins it to another mapping)")
     reasons.update(dict.fromkeys(shared, "cannot edit a node that an alias refers to"))
+    _last_shared = (root, reasons)
     return reasons
 
 

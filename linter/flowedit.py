@@ -44,6 +44,19 @@ __all__ = ["FlowEditError", "FlowPlan", "Fresh", "is_flow", "plan_edits"]
 Entry = Union[Any, tuple, Fresh]  # a sequence item node, a mapping (key, value) pair, or new text
 
 
+def _check_in_place(node: Any) -> None:
+    """Every entry's text lies inside the collection's brackets, in order. An alias (`*e`) among
+    the entries is composed as the anchored node, whose marks point at the anchor elsewhere in
+    the document: gaps computed from them would write at the wrong place."""
+    at = node.start_mark.index
+    for entry in node.value:
+        for part in entry if isinstance(entry, tuple) else (entry,):
+            if part.start_mark.index < at or part.end_mark.index > node.end_mark.index:
+                raise FlowEditError("cannot edit a flow collection that holds an alias (*name): "
+                                    "its text is not where the node it refers to is")
+            at = part.end_mark.index
+
+
 @dataclass
 class FlowPlan:
     node: Any
@@ -67,6 +80,7 @@ def plan_edits(text: str, plan: FlowPlan, comma: str, newline: str, pad: bool,
     is JSON or one of the entries already is. `json` also forbids trailing commas. Comments
     between entries stay where they are; a removed entry's trailing comment goes with it."""
     originals = plan.node.value
+    _check_in_place(plan.node)
     comments = gap_comments(text, plan.node)
     kept_ids = {id(e) for e in plan.items if not isinstance(e, Fresh)}
     kept = [i for i, e in enumerate(originals) if id(e) in kept_ids]

@@ -36,7 +36,21 @@ class _Counts:
     colon: list[str] = field(default_factory=list)
 
 
+_last_style: tuple[str, Any, Style] | None = None  # the last document's: a fixer retries one document's fixes
+
+
 def detect_style(text: str, root: Any) -> Style:
+    """The document's habits (`_detect_style`), remembered for the last document asked: trying
+    each of a pod's fixes alone walked the whole document once per fix (quadratic in containers)."""
+    global _last_style
+    if _last_style is not None and _last_style[0] is text and _last_style[1] is root:
+        return _last_style[2]
+    style = _detect_style(text, root)
+    _last_style = (text, root, style)
+    return style
+
+
+def _detect_style(text: str, root: Any) -> Style:
     """Habits of one document: indentation from its first nested mapping and sequence; key
     quoting and flow spacing by majority; JSON when the document is JSON."""
     step, indent_seq = None, None

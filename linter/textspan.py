@@ -2,6 +2,7 @@
 line starts, what data a node holds. Shared by the text engine and its helpers."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,6 +55,10 @@ def common_suffix(a: str, b: str) -> int:
     return n
 
 
+# `: *name` right after a key: an alias value, whose node (the anchored one) lies elsewhere
+_ALIAS_VALUE = re.compile(r"[ \t]*:[ \t]+\*[^\s,\[\]{}]+")
+
+
 def content_end(text: str, node: Any) -> int:
     """Where a node's own text ends (block collections' end marks run past comments)."""
     if isinstance(node, yaml.ScalarNode):
@@ -64,8 +69,18 @@ def content_end(text: str, node: Any) -> int:
         return end
     if node.flow_style or not node.value:
         return node.end_mark.index
-    last = node.value[-1]
-    return content_end(text, last[1] if isinstance(last, tuple) else last)
+    *before, last = node.value
+    child = last[1] if isinstance(last, tuple) else last
+    # an alias (`*e`) is composed as the anchored node, whose text is elsewhere (before it): the
+    # collection's end cannot be read from it
+    floor = max([node.start_mark.index] + [(e[1] if isinstance(e, tuple) else e).start_mark.index + 1 for e in before]
+                + ([last[0].end_mark.index] if isinstance(last, tuple) else []))
+    if child.start_mark.index < floor:
+        found = _ALIAS_VALUE.match(text, last[0].end_mark.index) if isinstance(last, tuple) else None
+        if found is None:  # an alias item of a sequence, or a value on a line of its own
+            raise EditError("cannot find where this collection's text ends: its last entry is an alias (*name)")
+        return found.end()
+    return content_end(text, child)
 
 
 def line_start(text: str, offset: int) -> int:

@@ -213,6 +213,41 @@ def test_a_node_an_alias_refers_to_is_not_edited(text, ops):
     check_refused(text, ops, "an alias refers to")
 
 
+@pytest.mark.parametrize("text,ops,why", [
+    # an alias among a collection's entries is composed as the anchored node, whose marks point at
+    # the anchor: an entry added after it went into the middle of the other entry (`env, k: *e`)
+    ("a: {e: &e [1]}\nb: {n: 1, e: *e}\n", [add("/b/k", 2)], "holds an alias"),
+    ("a: [&x 1]\nb: [0, *x]\n", [add("/b/-", 2)], "holds an alias"),
+    # a block sequence ending in an alias item: where its text ends is not looked for
+    ("a:\n  - &x 1\nb:\n  - 0\n  - *x\n", [add("/b/-", 2)], "its last entry is an alias"),
+    ("b:\n  - &x 1\n  - *x\n", [add("/b/-", 2)], "its last entry is an alias"),
+    ("a: &x 1\nb:\n  - 0\n  - *x\n", [add("/d", 2)], "its last entry is an alias"),
+])
+def test_a_collection_ending_in_an_alias_item_or_holding_one_in_flow_is_not_extended(text, ops, why):
+    check_refused(text, ops, why)
+
+
+@pytest.mark.parametrize("text,ops,expected", [
+    # a block mapping ending in `key: *alias`: its text ends at the alias token
+    ("a:\n  e: &e [1]\nb:\n  n: 1\n  e: *e\n", [add("/b/k", 2)], "a:\n  e: &e [1]\nb:\n  n: 1\n  e: *e\n  k: 2\n"),
+    ("a:\n  m: &m {k: 1}\nb:\n  n: 1\n  m:\n    x: *m  # c\n", [add("/b/k", 2)],
+     "a:\n  m: &m {k: 1}\nb:\n  n: 1\n  m:\n    x: *m  # c\n  k: 2\n"),
+    ("a: &e [1]\nb: *e\n", [add("/c", 2)], "a: &e [1]\nb: *e\nc: 2\n"),
+    ("a: &e [1]\n\"b\" : *e\n", [add("/c", 2)], "a: &e [1]\n\"b\" : *e\nc: 2\n"),
+])
+def test_a_block_mapping_ending_in_an_alias_value_is_extended_after_it(text, ops, expected):
+    check_fixed(text, ops, expected)
+
+
+@pytest.mark.parametrize("text,ops,expected", [
+    ("a: {e: &e [1]}\nb: {n: 1, e: *e}\n", [add("/a/k", 2)], "a: {e: &e [1], k: 2}\nb: {n: 1, e: *e}\n"),
+    ("a:\n  e: &e [1]\nb:\n  e: *e\n  n: 1\n", [add("/b/k", 2)], "a:\n  e: &e [1]\nb:\n  e: *e\n  n: 1\n  k: 2\n"),
+    ("a: &x 1\nb:\n  - 0\n  - *x\nc: 2\n", [add("/d", 2)], "a: &x 1\nb:\n  - 0\n  - *x\nc: 2\nd: 2\n"),
+])
+def test_collections_holding_an_alias_elsewhere_are_still_edited(text, ops, expected):
+    check_fixed(text, ops, expected)
+
+
 # -- 6. an edit, then a replace of the same collection, in one fix ------------------------------
 @pytest.mark.parametrize("text,ops,expected", [
     ("m:\n  a: 1\n", [add("/m/b", 2), replace("/m", {"c": 3})], "m:\n  c: 3\n"),

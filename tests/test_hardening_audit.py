@@ -460,6 +460,55 @@ def test_a_refused_fix_leaves_the_others_of_the_file_to_apply(tmp_path):
     assert "fixable with `cslint --fix`" not in result.output  # the summary names no fixable finding
 
 
+def test_a_container_whose_env_is_an_alias_gets_the_fixes_it_can_take(tmp_path):
+    """`env: *e` as a container's last key (block) or among a flow container's entries: adding
+    volumeMounts after it went into the middle of the entry (verification caught it and reverted
+    every fix of the file, with "please report this cslint bug"). A block mapping now ends at the
+    alias token; a flow collection holding an alias is refused, and the file's other fixes go in."""
+    for layout in ("flow", "block"):
+        if layout == "flow":
+            text = (POD_HEAD + '  - {name: a, image: "vllm/vllm-openai:v0.11.0", args: [m/m], env: &e [{name: A, value: "1"}]}\n'
+                    '  - {name: b, image: "vllm/vllm-openai:v0.11.0", args: [m/m], env: *e}\n')
+        else:
+            text = (POD_HEAD + '  - name: a\n    image: "vllm/vllm-openai:v0.11.0"\n    args: [m/m]\n    env: &e\n'
+                    '      - {name: A, value: "1"}\n  - name: b\n    image: "vllm/vllm-openai:v0.11.0"\n'
+                    "    args: [m/m]\n    env: *e\n")
+        f = tmp_path / f"{layout}.yaml"
+        f.write_text(text)
+        result = cli("--isolated", "--fix", "--select", "CS401", str(f))
+        assert "please report" not in result.output, result.output
+        assert ("the other fixes were applied" in result.output) == (layout == "flow"), result.output
+        pod = yaml.safe_load(f.read_text())
+        a, b = pod["spec"]["containers"]
+        assert a["volumeMounts"] == [{"name": "dshm", "mountPath": "/dev/shm"}]
+        # block: the mount goes after `env: *e`; flow: the collection holding the alias is refused
+        assert b.get("volumeMounts") == (a["volumeMounts"] if layout == "block" else None)
+        assert pod["spec"]["volumes"][0]["emptyDir"] == {"medium": "Memory", "sizeLimit": "16Gi"}
+        assert a["env"] is b["env"]  # still one list, through the alias
+
+
+def test_refused_fixes_are_tried_alone_without_walking_the_document_each_time(tmp_path, monkeypatch):
+    """Each container's refused fix was tried alone with a fresh editor (the document's style
+    and aliases found anew) and a verifying re-parse: 2,000 containers sharing `env: *e` did not
+    finish in 300 s. Each is now walked once per pass."""
+    from cslint import editstate, fixer, render
+    walks, verified = [], []
+    real_style, real_ids, real_verify = render._detect_style, editstate._walk_ids, fixer._verify
+    monkeypatch.setattr(render, "_detect_style", lambda *a: walks.append("style") or real_style(*a))
+    monkeypatch.setattr(editstate, "_walk_ids", lambda *a: walks.append("ids") or real_ids(*a))
+    monkeypatch.setattr(fixer, "_verify", lambda *a: verified.append(1) or real_verify(*a))
+    n = 200
+    text = POD_HEAD + "".join(f'  - name: c{i}\n    image: "vllm/vllm-openai:v0.11.0"\n    args: [m/m]\n'
+                              + ('    env: &e\n      - {name: A, value: "1"}\n' if i == 0 else "    env: *e\n")
+                              for i in range(n))
+    f = tmp_path / "many.yaml"
+    f.write_text(text)
+    cli("--isolated", "--fix", "--unsafe-fixes", str(f))
+    after = yaml.safe_load(f.read_text())["spec"]["containers"]
+    assert all("--gpu-memory-utilization" in c["args"] for c in after)  # CS403's fixes went in
+    assert len(walks) < 50 and len(verified) < 20, (len(walks), len(verified))
+
+
 def test_verify_does_not_share_what_aliases_share():
     """The fixer's check applies the patch to a copy without the aliasing, so text edited at an
     anchor no longer matches a patch that meant one place."""
