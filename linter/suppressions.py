@@ -201,7 +201,6 @@ def suppress_file(result: FileResult, settings: Settings) -> list[Suppression]:
     return found
 
 
-
 def _by_reach(found: list[Suppression]) -> dict[tuple, list[tuple[int, Suppression]]]:
     """The directives by what they can reach (a file, a line of a document, a container or every
     container of a document), with their order: matching every finding against every directive
