@@ -95,8 +95,8 @@ class ModelRuntime:
     def unresolved(self) -> str:
         """Why the run does not say which runtime this is, as a clause: "its runtime …"."""
         if self.name is not None:
-            return f"its runtime {self.name!r} is not resolved in this run"
-        return f"its runtime is auto-selected by model format and {self.why or 'this run does not say which'}"
+            return f"its runtime {self.name!r} is not in this run"
+        return f"its auto-selected runtime is unknown here ({self.why or 'this run does not say which'})"
 
 
 @dataclass(frozen=True)
@@ -190,8 +190,7 @@ class ServingRuntimes:
         for name, metas in sorted(self._namespaced_in(namespace).items()):
             verdicts = [_supports(m, request) for m in metas]
             if len(metas) > 1 and any(v is not False for v in verdicts):
-                return None, (f"ServingRuntime {name}, which may auto-select {request.format_label}, is defined "
-                              "twice, differently, in this run")
+                return None, f"ServingRuntime {name} is defined twice, differently"
             if verdicts[0] is None:
                 return None, f"ServingRuntime {name}'s supportedModelFormats are not readable"
             if verdicts[0]:
@@ -201,8 +200,7 @@ class ServingRuntimes:
             if cluster:
                 only = (f"ClusterServingRuntime {cluster[0]} auto-selects" if len(cluster) == 1 else
                         f"ClusterServingRuntimes {', '.join(cluster)} auto-select")
-                return None, (f"only {only} {request.format_label} in this run, and a ServingRuntime of its "
-                              "namespace or a higher-priority ClusterServingRuntime outside the run may win")
+                return None, f"only {only} {request.format_label} in this run; one outside it may win"
             return None, f"no runtime in this run auto-selects {request.format_label}"
         priorities = [_priority(m, request.format_name) for m in candidates]
         top = max((p for p in priorities if p is not None), default=None)
@@ -211,8 +209,7 @@ class ServingRuntimes:
             return winners[0], None
         names = " and ".join(sorted(m.name for m in winners))
         rank = f"at priority {top}" if top is not None else "with no priority"
-        return None, (f"ServingRuntimes {names} tie {rank} for {request.format_label}, which KServe settles by "
-                      "creation time")
+        return None, f"ServingRuntimes {names} tie {rank} for {request.format_label}"
 
     def _namespaced_in(self, namespace: str | None) -> dict[str, list[RuntimeMetadata]]:
         """The namespace's ServingRuntimes by name, each with every definition the run gives it."""

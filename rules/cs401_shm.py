@@ -119,9 +119,9 @@ def _from_runtime(c: Container, source: ModelRuntime, settings: Settings, fix: F
     want = format_bytes(settings.shm_min)
     runtime = source.runtime
     if runtime is None:
-        yield Violation(f"the predictor mounts no /dev/shm and {source.unresolved}: unless that runtime mounts a "
-                        f"memory-backed emptyDir of {want} or more, the 64Mi default stalls NCCL and vLLM workers — "
-                        f"mount one here", c.pointer, fix)
+        yield Violation(f"the predictor mounts no /dev/shm and {source.unresolved}: unless that runtime mounts "
+                        f"{want} or more in memory there, NCCL stalls on the 64Mi default — mount one here",
+                        c.pointer, fix)
         return
     if runtime.host_ipc:
         return  # the runtime's hostIPC reaches the pod (MergePodSpec): the host's /dev/shm

@@ -368,17 +368,15 @@ def test_the_auto_selected_runtime_is_kserves_first_supporting_runtime(runtimes,
      "no runtime in this run auto-selects huggingface:2"),
     ([auto("v2only", protocolVersions=["v2"])], {}, "no runtime in this run auto-selects huggingface"),  # v1 default
     ([auto("kserve-huggingfaceserver", priority=1, cluster=True)], {},
-     "only ClusterServingRuntime kserve-huggingfaceserver auto-selects huggingface in this run, and a ServingRuntime "
-     "of its namespace or a higher-priority ClusterServingRuntime outside the run may win"),
+     "only ClusterServingRuntime kserve-huggingfaceserver auto-selects huggingface in this run; one outside it may win"),
     ([auto("a", cluster=True), auto("b", priority=3, cluster=True)], {},
-     "only ClusterServingRuntimes a, b auto-select huggingface in this run, and a ServingRuntime of its namespace or "
-     "a higher-priority ClusterServingRuntime outside the run may win"),
+     "only ClusterServingRuntimes a, b auto-select huggingface in this run; one outside it may win"),
     ([auto("a", priority=2), auto("b", priority=2), auto("c", priority=1)], {},
-     "ServingRuntimes a and b tie at priority 2 for huggingface, which KServe settles by creation time"),
+     "ServingRuntimes a and b tie at priority 2 for huggingface"),
     ([auto("a"), auto("b")], {},
-     "ServingRuntimes a and b tie with no priority for huggingface, which KServe settles by creation time"),
+     "ServingRuntimes a and b tie with no priority for huggingface"),
     ([auto("a", priority=1), auto("a", priority=2), auto("b")], {},
-     "ServingRuntime a, which may auto-select huggingface, is defined twice, differently, in this run"),
+     "ServingRuntime a is defined twice, differently"),
     ([runtime("odd", supportedModelFormats=[{"name": "huggingface", "autoSelect": "yes"}]), auto("b")], {},
      "ServingRuntime odd's supportedModelFormats are not readable"),
     ([auto("b")], {"modelFormat": {"version": "1"}}, "its modelFormat is not readable"),
@@ -570,18 +568,17 @@ def test_cs401_says_neither_the_predictor_nor_its_runtime_mounts_dev_shm():
 
 
 @pytest.mark.parametrize("runtime_name,runtimes,words", [
-    ("vllm", (), "its runtime 'vllm' is not resolved in this run"),
-    ("vllm", (runtime(disabled=True),), "its runtime 'vllm' is not resolved in this run"),
+    ("vllm", (), "its runtime 'vllm' is not in this run"),
+    ("vllm", (runtime(disabled=True),), "its runtime 'vllm' is not in this run"),
     (None, (shm_runtime({"emptyDir": {"medium": "Memory"}}, supportedModelFormats=[{"name": "huggingface"}]),),
-     "its runtime is auto-selected by model format and no runtime in this run auto-selects huggingface"),
+     "its auto-selected runtime is unknown here (no runtime in this run auto-selects huggingface)"),
     (None, (shm_runtime(cluster=True, supportedModelFormats=[{"name": "huggingface", "autoSelect": True}]),),
-     "its runtime is auto-selected by model format and only ClusterServingRuntime vllm auto-selects huggingface in "
-     "this run, and a ServingRuntime of its namespace or a higher-priority ClusterServingRuntime outside the run "
-     "may win"),
+     "its auto-selected runtime is unknown here (only ClusterServingRuntime vllm auto-selects huggingface in this "
+     "run; one outside it may win)"),
 ])
 def test_cs401_does_not_claim_what_an_unresolved_runtime_mounts(runtime_name, runtimes, words):
     [found] = cs401(in_run(named(runtime_name=runtime_name), *runtimes))
-    assert found.message.startswith(f"the predictor mounts no /dev/shm and {words}: unless that runtime mounts")
+    assert found.message.startswith(f"the predictor mounts no /dev/shm and {words}: unless that runtime mounts 16Gi")
     assert "no /dev/shm mount" not in found.message
     assert found.fix.title == "Mount a 16Gi memory-backed emptyDir at /dev/shm"
 
