@@ -7,11 +7,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings, strategies as st
 
 import cslint.fixer as fixer
 from cslint.cli import main
 from cslint.textedit import TextEdit
 from fix_support import FIX_CODES, FIXTURES
+from fuzzing import examples
 
 SELECT = ["--select", ",".join(FIX_CODES), "--isolated"]
 SOURCE = FIXTURES / "indented_sequences.yaml"
@@ -226,3 +228,65 @@ def test_diff_of_many_fixed_documents_is_matched_document_by_document(tmp_path, 
     assert shutil.which("patch")
     subprocess.run(["patch", "-p1", "-s"], input=diff.encode(), cwd=tmp_path, check=True)
     assert target.read_bytes() == fixed.read_bytes()
+
+
+def test_diff_inside_one_large_document_is_cut_at_lines_found_once(tmp_path, monkeypatch):
+    """`kubectl get -o yaml` gives one `kind: List` document: difflib's matcher over its 32k lines
+    took 3.7 s. Lines that occur once on each side cut it first (patience diff's anchors), so
+    difflib only ever matches small pieces; the diff still applies with `patch` to what --fix writes."""
+    import difflib
+    import shutil
+    import subprocess
+    from cslint import cli as cli_module
+    item = ('- apiVersion: apps/v1\n  kind: Deployment\n  metadata: {{name: d{i}}}\n  spec:\n    template:\n'
+            '      spec:\n        containers:\n        - name: app\n          image: nginx:latest\n'
+            '          imagePullPolicy: Always\n')
+    text = "apiVersion: v1\nkind: List\nitems:\n" + "".join(item.format(i=i) for i in range(400))
+    target, fixed = tmp_path / "a" / "l.yaml", tmp_path / "fixed.yaml"
+    target.parent.mkdir()
+    target.write_text(text)
+    fixed.write_text(text)
+    monkeypatch.chdir(tmp_path)
+    sizes = []
+    matcher = difflib.SequenceMatcher.__init__
+
+    def recorded(self, isjunk=None, a="", b="", autojunk=True):
+        sizes.append(len(a) * len(b))
+        matcher(self, isjunk, a, b, autojunk)
+
+    monkeypatch.setattr(difflib.SequenceMatcher, "__init__", recorded)
+    runner = CliRunner()
+    diff = runner.invoke(main, ["check", "--isolated", "--diff", "--unsafe-fixes", "--select", "CS202",
+                                "a/l.yaml"]).stdout
+    assert text.count("\n") > 4000 and max(sizes) <= cli_module._MATCHED_WHOLE
+    removed = [line for line in diff.splitlines() if line.startswith("-") and not line.startswith("---")]
+    assert removed == ["-          imagePullPolicy: Always"] * 400
+    runner.invoke(main, ["check", "--isolated", "--fix", "--unsafe-fixes", "--select", "CS202", "fixed.yaml"])
+    assert shutil.which("patch")
+    subprocess.run(["patch", "-p1", "-s"], input=diff.encode(), cwd=tmp_path, check=True)
+    assert target.read_bytes() == fixed.read_bytes() != text.encode()
+
+
+@settings(max_examples=examples(300), deadline=None)
+@given(st.lists(st.sampled_from("abcdefgh"), max_size=60), st.lists(st.sampled_from("abcdefgh"), max_size=60),
+       st.lists(st.text("xyz", min_size=1, max_size=3), max_size=20))
+def test_line_opcodes_turn_one_side_into_the_other(left, right, uniques):
+    """Cut at anchors or matched whole, the opcodes cover both sides in order and rebuild the
+    new side from the old (the bound is lowered so that the anchor path runs on small inputs)."""
+    from cslint import cli as cli_module
+    a = [f"{x}\n" for x in left + uniques]
+    b = [f"{x}\n" for x in uniques[::2] + right + uniques[1::2]]
+    saved, cli_module._MATCHED_WHOLE = cli_module._MATCHED_WHOLE, 4
+    try:
+        ops = cli_module._line_opcodes(a, b, 0, len(a), 0, len(b))
+    finally:
+        cli_module._MATCHED_WHOLE = saved
+    at_a = at_b = 0
+    rebuilt = []
+    for tag, i1, i2, j1, j2 in ops:
+        assert (i1, j1) == (at_a, at_b) and i1 <= i2 and j1 <= j2
+        if tag == "equal":
+            assert a[i1:i2] == b[j1:j2]
+        rebuilt += b[j1:j2]
+        at_a, at_b = i2, j2
+    assert (at_a, at_b) == (len(a), len(b)) and rebuilt == b
