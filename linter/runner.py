@@ -122,19 +122,27 @@ def _write_report(out: TextIO, path: str | None, write: Callable[[], None]) -> N
         raise UsageError(f"cannot write the report to {where}: {exc.strerror or exc}") from None
 
 
+def _kustomization(directory: str) -> bool:
+    from .kustomize import kustomization_file  # only for directories: a file's run skips the module
+    return bool(kustomization_file(directory))
+
+
+def _render(directory: str, max_bytes: int) -> SourceText:
+    from .kustomize import render
+    return render(directory, max_bytes)
+
+
 def _sources(paths: list[str], opts: dict[str, Any], max_bytes: int
              ) -> tuple[list[SourceText | PendingSource], list[SourceError]]:
     """Kustomization directories are rendered with kubectl; everything else is read as is. Paths
     that cannot be read (or rendered) come back as errors beside the sources that can."""
-    from .kustomize import kustomization_file, render
     rendered = list(opts.get("kustomize") or ())
     plain = []
     for p in paths:
-        is_kustomization = p != "-" and os.path.isdir(p) and kustomization_file(p)
-        (rendered if is_kustomization else plain).append(p)
+        (rendered if p != "-" and os.path.isdir(p) and _kustomization(p) else plain).append(p)
     sources: list[SourceText | PendingSource] = []
     errors: list[SourceError] = []
-    for read, items in ((lambda d: render(d, max_bytes), rendered),
+    for read, items in ((lambda d: _render(d, max_bytes), rendered),
                         (lambda p: _read(p, opts, max_bytes), discover(plain, errors))):
         for item in items:
             try:

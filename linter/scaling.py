@@ -14,11 +14,13 @@ gathers the run's KServe ServingRuntimes, whose annotations reach the predictors
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 from .podtemplates import kserve_component_annotations
-from .servingruntimes import RUNTIME_KINDS, ServingRuntimes
 from .workloads import K8sObject, PodTemplate, as_dict
+
+if TYPE_CHECKING:
+    from .servingruntimes import ServingRuntimes
 
 KSERVE_MODE = "serving.kserve.io/deploymentMode"
 KSERVE_AUTOSCALER = "serving.kserve.io/autoscalerClass"
@@ -39,7 +41,8 @@ class ScaleContext:
 
     keda_zero_targets: set[TargetKey] = field(default_factory=set)
     keda_reasons: dict[TargetKey, str] = field(default_factory=dict)  # why, for messages
-    runtimes: ServingRuntimes = field(default_factory=ServingRuntimes)
+    # made when the run holds a runtime: most runs do not, and need not import KServe's model
+    runtimes: ServingRuntimes | None = None
 
     def add_scaled_object(self, obj: K8sObject) -> None:
         ref = as_dict(obj.spec.get("scaleTargetRef"))
@@ -61,7 +64,10 @@ def collect_scale_context(objects: Iterable[K8sObject]) -> ScaleContext:
     for obj in objects:
         if obj.kind == "ScaledObject" and obj.group == KEDA_GROUP:
             context.add_scaled_object(obj)
-        elif obj.kind in RUNTIME_KINDS:
+        elif obj.kind.endswith("ServingRuntime"):  # or ClusterServingRuntime: `add` takes KServe's only
+            from .servingruntimes import ServingRuntimes
+            if context.runtimes is None:
+                context.runtimes = ServingRuntimes()
             context.runtimes.add(obj)
     return context
 

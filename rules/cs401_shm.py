@@ -44,15 +44,17 @@ mountPath), and the volume takes a name the runtime's `/dev/shm` volume does not
 merge by name). A runtime that is not in the run may still have a volume named `dshm`; if it is
 not an emptyDir, the merged volume is invalid.
 """
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from cslint.model import Applicability, Fix, FixAvailability, Lever, RuleMeta, Scope, Severity, Violation
 from cslint.patches import add_volume_and_mount_ops, set_key_ops, unique_volume_name
 from cslint.quantity import format_bytes, parse_quantity
 from cslint.runtime import shm_of
-from cslint.servingruntimes import ModelRuntime
 from cslint.settings import Settings
 from cslint.workloads import Container
+
+if TYPE_CHECKING:  # KServe runtimes: imported by runs that hold an InferenceService only
+    from cslint.servingruntimes import ModelRuntime
 
 META = RuleMeta(code="CS401", name="shm-too-small", lever=Lever.RUNTIME, severity=Severity.ERROR,
                 summary="/dev/shm is missing, disk-backed or below 16Gi", scope=Scope.CONTAINER,
@@ -101,7 +103,7 @@ def check(c: Container, settings: Settings) -> Iterator[Violation]:
                                                                  f"Set the /dev/shm emptyDir to Memory, {want}"))
 
 
-def _mount_fix(c: Container, want: str, source: ModelRuntime | None) -> Fix:
+def _mount_fix(c: Container, want: str, source: "ModelRuntime | None") -> Fix:
     """A `dshm` volume and its mount. On a predictor's `model` the mount replaces the runtime's at
     /dev/shm (KServe strategic-merges the container, volumeMounts keyed by mountPath); the volume
     avoids the runtime's volume names, with which it would be merged (volumes are keyed by name)."""
@@ -114,7 +116,7 @@ def _mount_fix(c: Container, want: str, source: ModelRuntime | None) -> Fix:
     return Fix(Applicability.SAFE, tuple(ops), f"Mount a {want} memory-backed emptyDir at /dev/shm")
 
 
-def _from_runtime(c: Container, source: ModelRuntime, settings: Settings, fix: Fix) -> Iterator[Violation]:
+def _from_runtime(c: Container, source: "ModelRuntime", settings: Settings, fix: Fix) -> Iterator[Violation]:
     """A predictor's `model` that mounts no /dev/shm gets its runtime's, if the runtime has one."""
     want = format_bytes(settings.shm_min)
     runtime = source.runtime

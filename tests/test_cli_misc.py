@@ -33,7 +33,8 @@ def test_plain_lint_imports_no_subcommand_or_network_stack():
     code = ("import sys; sys.argv = ['cslint', '--no-schema', %r]\n"
             "from cslint.cli import main\ntry:\n    main()\nexcept SystemExit:\n    pass\n"
             "bad = [m for m in ('cslint.pin', 'cslint.webhook.server', 'httpx', 'starlette', 'uvicorn', "
-            "'jsonpath_ng', 'kubernetes_validate', 'cslint.explain') if m in sys.modules]\n"
+            "'jsonpath_ng', 'kubernetes_validate', 'cslint.explain', 'cslint.kustomize', 'cslint.servingruntimes')"
+            " if m in sys.modules]\n"
             "print('LOADED', bad)" % (EXAMPLES + "/vllm-deployment.yaml"))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT).stdout
     assert "LOADED []" in out, out
