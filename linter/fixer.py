@@ -33,6 +33,7 @@ class FixOutcome:
     names: dict[str, str] = field(default_factory=dict)
     error: str | None = None
     refused: frozenset = frozenset()  # fixes the editor could not write here (`without_refused`)
+    failed: bool = False  # a cslint bug stopped the fixes: the run exits 2, as for an internal error
     # the lint of `text`, set whenever `text` differs from `original` (None when a fix failed and
     # `text` is the original again): the caller reports it instead of linting the text once more
     result: "FileResult | None" = None
@@ -159,9 +160,10 @@ def fix_text(path: str, text: str, linter: Linter, required: Applicability,
                 refused.update(_refused_alone(text, result.documents, exc))
                 continue
             except RecursionError:  # deep data lints (CS000 stops at the parser's limit) but cannot be copied
-                raise FixFailed("a document is nested too deeply to verify a fix; file left unchanged") from None
+                raise FixFailed("a document is nested too deeply to verify a fix; file left unchanged",
+                                bug=False) from None
         except FixFailed as exc:  # as ruff: revert every pass, never write a half-fixed file
-            outcome.error = str(exc)
+            outcome.error, outcome.failed = str(exc), exc.bug
             outcome.text = text = outcome.original
             outcome.fixed.clear()
             outcome.result = None
@@ -175,11 +177,17 @@ def fix_text(path: str, text: str, linter: Linter, required: Applicability,
     codes = sorted({f.code for f in result.findings if f.fix})
     outcome.error = (f"fixes did not converge after {MAX_ITERATIONS} passes ({', '.join(codes)}); "
                      "this is a cslint bug — the file holds the last valid state")
+    outcome.failed = True
     return outcome
 
 
 class FixFailed(Exception):
-    pass
+    """A fix that must not be written: a cslint bug (the edited text does not match the patch), or
+    `bug=False` for what the input itself rules out."""
+
+    def __init__(self, message: str, bug: bool = True) -> None:
+        super().__init__(message)
+        self.bug = bug
 
 
 class FixRefused(FixFailed):
@@ -187,7 +195,7 @@ class FixRefused(FixFailed):
     bug, so the file's other fixes still go in."""
 
     def __init__(self, message: str, document: int | None, findings: list[Finding]) -> None:
-        super().__init__(message)
+        super().__init__(message, bug=False)
         self.document, self.findings = document, findings
 
 

@@ -172,8 +172,9 @@ def _open_output(path: str | None) -> TextIO:
 
 
 def _fix(results: list[FileResult], linter: Linter, opts: dict[str, Any]) -> tuple[list[FileResult], int, bool]:
-    """Fix each file; report what remains. Returns the new results, the count of write errors and
-    whether any file's text changed (`--diff` exits 1 then)."""
+    """Fix each file; report what remains. Returns the new results, the count of errors (writes
+    that failed, fixes a cslint bug stopped: the run exits 2) and whether any file's text changed
+    (`--diff` exits 1 then)."""
     from .fixer import fix_text, without_refused
     required = required_applicability(opts)
     new_results: list[FileResult] = []
@@ -189,6 +190,7 @@ def _fix(results: list[FileResult], linter: Linter, opts: dict[str, Any]) -> tup
         outcome = fix_text(src.path, src.text, linter, required, lint=partial(_lint_as, linter, src))
         if outcome.error:
             click.echo(f"cslint: {src.path}: {outcome.error}", err=True)
+        errors += outcome.failed
         changed = changed or outcome.changed
         applied = True
         if outcome.changed or _is_stdin(src, opts):

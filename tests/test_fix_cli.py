@@ -168,7 +168,9 @@ def test_fix_whose_text_does_not_match_its_patch_is_reverted_and_reported(manife
     result = run("--fix", "--unsafe-fixes", str(manifest))
     assert manifest.read_bytes() == before
     assert "does not match its patch" in result.stderr and "file left unchanged" in result.stderr
-    assert result.exit_code == 1 and "CS403" in result.stdout
+    assert result.exit_code == 2 and "CS403" in result.stdout  # a cslint bug: exit 2, as an internal error
+    diff = run("--diff", "--unsafe-fixes", str(manifest))  # nothing to show, but not a clean run either
+    assert diff.exit_code == 2 and not diff.stdout and "does not match its patch" in diff.stderr
 
 
 @pytest.mark.parametrize("text", [
