@@ -59,13 +59,15 @@ _RESOLVED_MAX = 20_000  # ~2 MB; 10k bench documents resolve ~19k distinct plain
 class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
     """Safe loader that refuses duplicate keys and alias bombs."""
 
-    def resolve(self, kind, value, implicit):  # noqa: ANN001
+    def resolve(self, kind, value, implicit, _scalar=yaml.ScalarNode, _sequence=yaml.SequenceNode,  # noqa: ANN001
+                _get=_RESOLVED.get):
         """PyYAML's implicit resolution, memoised: the C parser calls this for every scalar, and
-        the generic version (path resolvers, list concatenation) is a third of the parse time."""
-        if kind is yaml.ScalarNode:
+        the generic version (path resolvers, list concatenation) is a third of the parse time.
+        (Globals are bound as defaults: 600k calls per 10k documents.)"""
+        if kind is _scalar:
             if not implicit[0]:
                 return _STR
-            tag = _RESOLVED.get(value)
+            tag = _get(value)
             if tag is None:
                 tag = _STR
                 for candidate, regexp in _IMPLICIT.get(value[:1] if value else "", ()):
@@ -76,14 +78,14 @@ class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
                     _RESOLVED.clear()
                 _RESOLVED[value] = tag
             return tag
-        return _SEQ if kind is yaml.SequenceNode else _MAP
+        return _SEQ if kind is _sequence else _MAP
 
     if not yaml.resolver.Resolver.yaml_path_resolvers:  # nobody registered path resolvers: skip
-        def descend_resolver(self, current_node, current_index):  # noqa: ANN001
-            return None  # the C parser calls both hooks for every node
-
-        def ascend_resolver(self):  # noqa: ANN001
-            return None
+        # The C parser calls both hooks for every node and ignores what they return: C callables
+        # that do nothing cost no Python frame (1.2M calls per 10k documents). A dict's `get`
+        # takes (node, index); `tuple()` takes nothing. Neither binds as a method.
+        descend_resolver = {}.get
+        ascend_resolver = tuple
 
     def construct_mapping(self, node, deep=False):  # noqa: ANN001
         seen: dict[Any, Any] = {}
