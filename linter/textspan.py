@@ -71,10 +71,15 @@ def content_end(text: str, node: Any) -> int:
         return node.end_mark.index
     *before, last = node.value
     child = last[1] if isinstance(last, tuple) else last
-    # an alias (`*e`) is composed as the anchored node, whose text is elsewhere (before it): the
-    # collection's end cannot be read from it
-    floor = max([node.start_mark.index] + [(e[1] if isinstance(e, tuple) else e).start_mark.index + 1 for e in before]
-                + ([last[0].end_mark.index] if isinstance(last, tuple) else []))
+    # an alias (`*e`) is composed as the anchored node, whose text is elsewhere (before it, maybe
+    # inside an earlier entry): the collection's end cannot be read from it
+    floor = node.start_mark.index
+    for entry in before:
+        value = entry[1] if isinstance(entry, tuple) else entry
+        if value.start_mark.index >= floor:  # in place (an earlier alias is skipped)
+            floor = value.end_mark.index
+    if isinstance(last, tuple):
+        floor = max(floor, last[0].end_mark.index)
     if child.start_mark.index < floor:
         found = _ALIAS_VALUE.match(text, last[0].end_mark.index) if isinstance(last, tuple) else None
         if found is None:  # an alias item of a sequence, or a value on a line of its own

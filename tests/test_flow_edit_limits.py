@@ -222,6 +222,8 @@ def test_a_node_an_alias_refers_to_is_not_edited(text, ops):
     ("a:\n  - &x 1\nb:\n  - 0\n  - *x\n", [add("/b/-", 2)], "its last entry is an alias"),
     ("b:\n  - &x 1\n  - *x\n", [add("/b/-", 2)], "its last entry is an alias"),
     ("a: &x 1\nb:\n  - 0\n  - *x\n", [add("/d", 2)], "its last entry is an alias"),
+    # the anchored node inside the item before the alias: it starts after that item does
+    ("b:\n  - k:\n      n: &x {v: 1}\n  - *x\n", [add("/b/-", 2)], "its last entry is an alias"),
 ])
 def test_a_collection_ending_in_an_alias_item_or_holding_one_in_flow_is_not_extended(text, ops, why):
     check_refused(text, ops, why)

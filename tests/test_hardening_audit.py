@@ -487,6 +487,23 @@ def test_a_container_whose_env_is_an_alias_gets_the_fixes_it_can_take(tmp_path):
         assert a["env"] is b["env"]  # still one list, through the alias
 
 
+def test_an_env_item_aliasing_a_node_inside_the_item_before_it_is_not_extended(tmp_path):
+    """`- *r` after an env item that holds `&r`: the anchored node starts after that item does,
+    so the alias was taken for the list's own last item, its end for the list's, and the env
+    var went into the middle of the other item (every fix of the file reverted as a cslint bug)."""
+    text = (POD_HEAD + '  - name: vllm\n    image: "vllm/vllm-openai:v0.11.0"\n    args: ["--model", "/m"]\n'
+            "    env:\n    - name: TOKEN\n      valueFrom:\n        secretKeyRef: &r\n          name: hf\n"
+            "          key: token\n    - *r\n")
+    f = tmp_path / "p.yaml"
+    f.write_text(text)
+    result = cli("--isolated", "--fix", "--unsafe-fixes", str(f))
+    assert "please report" not in result.output, result.output
+    assert "its last entry is an alias" in result.output
+    container = yaml.safe_load(f.read_text())["spec"]["containers"][0]
+    assert "--gpu-memory-utilization" in container["args"]  # the fixes that can go in do
+    assert container["env"][1] is container["env"][0]["valueFrom"]["secretKeyRef"]
+
+
 def test_refused_fixes_are_tried_alone_without_walking_the_document_each_time(tmp_path, monkeypatch):
     """Each container's refused fix was tried alone with a fresh editor (the document's style
     and aliases found anew) and a verifying re-parse: 2,000 containers sharing `env: *e` did not
