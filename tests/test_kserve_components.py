@@ -562,6 +562,23 @@ def test_cs401_passes_a_predictor_whose_runtime_mounts_enough_or_shares_the_host
     assert cs401(in_run(named(), runtime(hostIPC=True))) == []
 
 
+@pytest.mark.parametrize("runtime_volume,own_volume,words", [
+    ({"emptyDir": {"medium": "Memory"}}, {"emptyDir": {"medium": "Memory", "sizeLimit": "16Gi"}}, None),
+    (None, {"emptyDir": {"medium": "Memory", "sizeLimit": "32Gi"}}, None),
+    ({"emptyDir": {"medium": "Memory"}}, {"emptyDir": {"sizeLimit": "16Gi"}}, None),  # merged: both keys
+    ({"emptyDir": {"medium": "Memory", "sizeLimit": "16Gi"}}, {"emptyDir": {"sizeLimit": "1Gi"}},
+     "which has a sizeLimit of 1Gi only"),
+])
+def test_cs401_judges_the_runtimes_dev_shm_volume_as_merged_with_the_predictors_of_that_name(
+        runtime_volume, own_volume, words):
+    """MergePodSpec merges the predictor's volumes into the runtime's by name, the predictor's
+    fields winning: a predictor that defines the runtime's `devshm` with a sizeLimit has one."""
+    obj = named()
+    obj.data["spec"]["predictor"]["volumes"] = [{"name": "devshm", **own_volume}]
+    found = cs401(in_run(obj, shm_runtime(runtime_volume)))
+    assert [f.message.split(", ", 1)[1][:len(words)] for f in found] == ([words] if words else [])
+
+
 def test_cs401_says_neither_the_predictor_nor_its_runtime_mounts_dev_shm():
     [found] = cs401(in_run(named(), runtime(cluster=True)))
     assert found.message.startswith("no /dev/shm mount in the predictor nor in its ClusterServingRuntime vllm:")
