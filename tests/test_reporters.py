@@ -200,6 +200,23 @@ def test_statistics_counts_instead_of_listing(in_repo):
     assert table[-2:] == listed.splitlines()[-2:] and table[-2].startswith("Found ")
 
 
+def test_statistics_marks_as_fixable_what_the_listing_marks_fixable(tmp_path):
+    """[*] in the table is the listing's [*] and the legend's: fixable by `cslint --fix`. An
+    unsafe fix (CS405's PVC) was marked [*] in the table and not in the listing."""
+    from click.testing import CliRunner
+    from cslint.cli import main
+    path = tmp_path / "d.yaml"
+    path.write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n"
+                    "  - {name: vllm, image: vllm/vllm-openai:v0.11.0, args: [m/m]}\n")
+    runner = CliRunner()
+    listed = runner.invoke(main, ["check", "--isolated", str(path)]).stdout.splitlines()
+    table = runner.invoke(main, ["check", "--isolated", "--statistics", str(path)]).stdout.splitlines()
+    marked = {line.split(": ")[1].split()[0] for line in listed if line.endswith(" [*]")}
+    starred = {row.split("\t")[1] for row in table if "\t[*] " in row}
+    assert "CS405" in {row.split("\t")[1] for row in table if "\t" in row} and "CS405" not in starred
+    assert starred == marked
+
+
 def test_a_one_line_manifest_is_excerpted_around_each_finding_and_masked_once(tmp_path, monkeypatch):
     """Each finding of a minified manifest quoted, masked and (SARIF) normalised the whole line:
     1,000 containers on one line gave 1.9 GB of --show-source in 20 s; SARIF took 4.9 s."""

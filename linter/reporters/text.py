@@ -57,7 +57,7 @@ def report(results: list[FileResult], settings: Settings, out: TextIO, *, show_s
     """Streams: one file's findings at a time (they may be read back from disk), counted as written;
     with `statistics`, one line per rule (count, code, fixable, name) instead of the findings."""
     counts: Counter = Counter()  # (code, name) → shown
-    fixable: Counter = Counter()  # code → shown with a fix
+    fixable: Counter = Counter()  # code → shown with a fix `cslint --fix` applies (the listing's [*])
     by_sev: Counter = Counter()
     by_applicability: Counter = Counter()
     for r in results:
@@ -72,7 +72,7 @@ def report(results: list[FileResult], settings: Settings, out: TextIO, *, show_s
             counts[(f.code, f.name)] += 1
             by_sev[str(f.severity)] += 1
             if f.fix:
-                fixable[f.code] += 1
+                fixable[f.code] += f.fix.applicability == Applicability.SAFE
                 by_applicability[f.fix.applicability] += 1
     if statistics:
         for (code, name), n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
