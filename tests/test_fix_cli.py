@@ -199,20 +199,35 @@ def test_diff_is_a_patch_that_gives_what_fix_writes(tmp_path, monkeypatch, text)
     assert target.read_bytes() == fixed.read_bytes()
 
 
-def test_diff_of_many_fixed_documents_is_matched_document_by_document(tmp_path, monkeypatch):
-    """difflib's matcher over the whole file was quadratic when every document changed (2,500
-    fixed documents took 30 s): its ranges now never span more than one document."""
-    import difflib
+def _diff_then_patch(tmp_path: Path, monkeypatch, text: str, *args: str) -> str:
+    """`--diff` of `a/m.yaml` holding `text`; `patch` applies it, and gives exactly what `--fix`
+    writes into a copy. Returns the diff (recorders installed before the call see its run)."""
     import shutil
     import subprocess
-    doc = ('apiVersion: v1\nkind: Pod\nmetadata: {{name: p{i}}}\nspec:\n  containers:\n    - name: vllm\n'
-           '      image: vllm/vllm-openai:v0.11.0\n      args: ["/m", "--gpu-memory-utilization", "0.95"]\n')
-    text = "---\n".join(doc.format(i=i) for i in range(300))
-    target, fixed = tmp_path / "a" / "p.yaml", tmp_path / "fixed.yaml"
+    target, fixed = tmp_path / "a" / "m.yaml", tmp_path / "fixed.yaml"
     target.parent.mkdir()
     target.write_text(text)
     fixed.write_text(text)
     monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    diff = runner.invoke(main, ["check", "--isolated", "--diff", *args, "a/m.yaml"]).stdout
+    runner.invoke(main, ["check", "--isolated", "--fix", *args, "fixed.yaml"])
+    assert shutil.which("patch")
+    subprocess.run(["patch", "-p1", "-s"], input=diff.encode(), cwd=tmp_path, check=True)
+    assert target.read_bytes() == fixed.read_bytes() != text.encode()
+    return diff
+
+
+def _removed(diff: str) -> list[str]:
+    return [line for line in diff.splitlines() if line.startswith("-") and not line.startswith("---")]
+
+
+def test_diff_of_many_fixed_documents_is_matched_document_by_document(tmp_path, monkeypatch):
+    """difflib's matcher over the whole file was quadratic when every document changed (2,500
+    fixed documents took 30 s): its ranges now never span more than one document."""
+    import difflib
+    doc = ('apiVersion: v1\nkind: Pod\nmetadata: {{name: p{i}}}\nspec:\n  containers:\n    - name: vllm\n'
+           '      image: vllm/vllm-openai:v0.11.0\n      args: ["/m", "--gpu-memory-utilization", "0.95"]\n')
     spans = []
     longest_match = difflib.SequenceMatcher.find_longest_match
 
@@ -221,15 +236,10 @@ def test_diff_of_many_fixed_documents_is_matched_document_by_document(tmp_path, 
         return longest_match(self, alo, ahi, blo, bhi)
 
     monkeypatch.setattr(difflib.SequenceMatcher, "find_longest_match", recorded)
-    cli = CliRunner()
-    diff = cli.invoke(main, ["check", "--isolated", "--diff", "--select", "CS403", "a/p.yaml"]).stdout
+    diff = _diff_then_patch(tmp_path, monkeypatch, "---\n".join(doc.format(i=i) for i in range(300)),
+                            "--select", "CS403")
     assert spans and max(spans) <= doc.count("\n") + 1
-    cli.invoke(main, ["check", "--isolated", "--fix", "--select", "CS403", "fixed.yaml"])
-    removed = [line for line in diff.splitlines() if line.startswith("-") and not line.startswith("---")]
-    assert removed == ['-      args: ["/m", "--gpu-memory-utilization", "0.95"]'] * 300
-    assert shutil.which("patch")
-    subprocess.run(["patch", "-p1", "-s"], input=diff.encode(), cwd=tmp_path, check=True)
-    assert target.read_bytes() == fixed.read_bytes()
+    assert _removed(diff) == ['-      args: ["/m", "--gpu-memory-utilization", "0.95"]'] * 300
 
 
 def test_diff_inside_one_large_document_is_cut_at_lines_found_once(tmp_path, monkeypatch):
@@ -237,18 +247,11 @@ def test_diff_inside_one_large_document_is_cut_at_lines_found_once(tmp_path, mon
     took 3.7 s. Lines that occur once on each side cut it first (patience diff's anchors), so
     difflib only ever matches small pieces; the diff still applies with `patch` to what --fix writes."""
     import difflib
-    import shutil
-    import subprocess
     from cslint import cli as cli_module
     item = ('- apiVersion: apps/v1\n  kind: Deployment\n  metadata: {{name: d{i}}}\n  spec:\n    template:\n'
             '      spec:\n        containers:\n        - name: app\n          image: nginx:latest\n'
             '          imagePullPolicy: Always\n')
     text = "apiVersion: v1\nkind: List\nitems:\n" + "".join(item.format(i=i) for i in range(400))
-    target, fixed = tmp_path / "a" / "l.yaml", tmp_path / "fixed.yaml"
-    target.parent.mkdir()
-    target.write_text(text)
-    fixed.write_text(text)
-    monkeypatch.chdir(tmp_path)
     sizes = []
     matcher = difflib.SequenceMatcher.__init__
 
@@ -257,16 +260,9 @@ def test_diff_inside_one_large_document_is_cut_at_lines_found_once(tmp_path, mon
         matcher(self, isjunk, a, b, autojunk)
 
     monkeypatch.setattr(difflib.SequenceMatcher, "__init__", recorded)
-    runner = CliRunner()
-    diff = runner.invoke(main, ["check", "--isolated", "--diff", "--unsafe-fixes", "--select", "CS202",
-                                "a/l.yaml"]).stdout
+    diff = _diff_then_patch(tmp_path, monkeypatch, text, "--unsafe-fixes", "--select", "CS202")
     assert text.count("\n") > 4000 and max(sizes) <= cli_module._MATCHED_WHOLE
-    removed = [line for line in diff.splitlines() if line.startswith("-") and not line.startswith("---")]
-    assert removed == ["-          imagePullPolicy: Always"] * 400
-    runner.invoke(main, ["check", "--isolated", "--fix", "--unsafe-fixes", "--select", "CS202", "fixed.yaml"])
-    assert shutil.which("patch")
-    subprocess.run(["patch", "-p1", "-s"], input=diff.encode(), cwd=tmp_path, check=True)
-    assert target.read_bytes() == fixed.read_bytes() != text.encode()
+    assert _removed(diff) == ["-          imagePullPolicy: Always"] * 400
 
 
 @settings(max_examples=examples(300), deadline=None)
