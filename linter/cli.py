@@ -164,7 +164,8 @@ CHECK_OPTIONS = [
     click.option("--profile", type=ProfileChoice(), default=None,
                  help="Also run the rules of a cloud profile (gke: Image Streaming, Hyperdisk ML, compute classes)."),
     click.option("--goal", type=click.Choice(GOALS), default=None,
-                 help="What --enforce-eager should serve (CS404); auto: cold-start for workloads that can scale to zero, else throughput."),
+                 help="What --enforce-eager should serve (CS404); auto: cold-start for workloads that can "
+                      "scale to zero, else throughput."),
     click.option("--region", default=None, help="Cloud region of the cluster (for CS203 registry-out-of-region)."),
     click.option("--k8s-version", default=None, callback=lambda ctx, param, value: _k8s_version(value),
                  help="Kubernetes minor version of the schema (CS001), e.g. 1.33."),

@@ -355,8 +355,8 @@ class Document:
     def offsets_position(self, a: int, b: int) -> Position:
         """Lines end at `\n` only. A small document counts them from its start; a large one looks
         them up in its line starts, built once: counting for each finding was quadratic in one
-        large document (5,000 containers: ~7 s of a 10 s lint), and building them for every small document with
-        a finding cost more than counting (+1% instructions over 3k bench documents)."""
+        large document (5,000 containers: ~7 s of a 10 s lint), and building them for every
+        small document with a finding cost more than counting (+1% instructions, 3k bench documents)."""
         base, text = self.chunk.line, self.chunk.text
         if len(text) <= _COUNTED_CHUNK:
             l1 = text.count("\n", 0, a)
