@@ -3,6 +3,7 @@ the toolkit's escaping, JUnit XML, the Markdown summary by lever, and Helm sourc
 from __future__ import annotations
 
 import io
+import os
 import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -245,3 +246,21 @@ def test_a_one_line_manifest_is_excerpted_around_each_finding_and_masked_once(tm
     sarif._spaced.cache_clear()
     assert CliRunner().invoke(main, ["check", "--isolated", "--output-format", "sarif", str(path)]).exit_code == 1
     assert sarif._spaced.cache_info().misses == 1
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "sarif", "github", "junit", "markdown"])
+def test_a_file_name_that_is_not_utf8_is_reported_in_every_format(tmp_path, monkeypatch, fmt):
+    """A name with bytes that are not UTF-8 comes back from the directory walk with surrogate
+    escapes: SARIF's URI and fingerprint encoded it strictly and the run was an internal error.
+    The URI percent-encodes the name's bytes, inside the repository and outside it."""
+    monkeypatch.delenv("GITHUB_WORKSPACE", raising=False)
+    (tmp_path / "repo" / ".git").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "repo")
+    for where in (tmp_path / "repo", tmp_path):
+        path = os.path.join(os.fsencode(where), b"bad\xff.yaml")
+        with open(path, "wb") as fh:
+            fh.write(DEPLOY.read_bytes())
+        out = render(fmt, results_for(read_source(os.fsdecode(path))))
+        if fmt == "sarif":
+            uri = json.loads(out)["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+            assert uri == ("bad%FF.yaml" if where == tmp_path / "repo" else (tmp_path / "x").as_uri()[:-1] + "bad%FF.yaml")

@@ -24,7 +24,9 @@ class Location:
 
     @property
     def uri(self) -> str:
-        return quote(self.path) if self.relative else Path(self.path).as_uri()
+        # the path's bytes, as the file system holds them: a name that is not UTF-8 (read back with
+        # surrogate escapes) is percent-encoded byte by byte instead of failing to encode
+        return quote(os.fsencode(self.path)) if self.relative else Path(self.path).as_uri()
 
 
 def repo_root() -> str:

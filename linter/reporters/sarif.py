@@ -51,7 +51,7 @@ def what_it_does(docs: str, fallback: str) -> str:
 
 def fingerprint(f: Finding, line_text: str) -> str:
     key = "\0".join((f.code, f.path, f.container or "", _spaced(line_text)))
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+    return hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:32]
 
 
 @functools.lru_cache(maxsize=16)  # the findings of one line come together: a minified manifest
