@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from functools import partial
 from typing import TYPE_CHECKING, Any, Callable, TextIO
@@ -115,7 +116,8 @@ def _write_report(out: TextIO, path: str | None, write: Callable[[], None]) -> N
     except OSError as exc:
         if path is not None:
             try:
-                os.unlink(path)
+                if stat.S_ISREG(os.lstat(path).st_mode):  # never a device (/dev/full), a FIFO or a link
+                    os.unlink(path)
             except OSError:
                 pass
         where = path or ("standard error" if out is sys.stderr else "standard output")

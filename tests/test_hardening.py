@@ -590,6 +590,19 @@ def test_a_report_file_the_disk_refuses_is_one_error_and_no_half_report(tmp_path
     assert done.returncode == 1 and out.stat().st_size == size
 
 
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_a_report_to_a_device_the_disk_refuses_removes_nothing(tmp_path):
+    """A refused `--output-file` removes the half report only when it is a regular file: the
+    removal unlinked whatever the path named — `-o /dev/full` run as root deleted the device node,
+    `-o link` (a symlink to a device or to a file elsewhere) deleted the link."""
+    link = tmp_path / "report.sarif"
+    link.symlink_to("/dev/full")
+    done = run_limited(0, "--output-format", "sarif", "-o", str(link), str(FIXTURES))
+    assert done.returncode == 2
+    assert done.stderr == f"cslint: error: cannot write the report to {link}: No space left on device\n"
+    assert link.is_symlink() and os.readlink(link) == "/dev/full"
+
+
 @pytest.mark.parametrize("unbuffered", [False, True], ids=["buffered", "PYTHONUNBUFFERED"])
 @pytest.mark.parametrize("short_by", ["most", "one byte"])
 def test_stdout_the_disk_refuses_is_an_error_not_a_truncated_success(tmp_path, short_by, unbuffered):
