@@ -141,6 +141,8 @@ class LockFile:
             raise LockFileError(f"{p}: lock file not found") from None
         except OSError as exc:
             raise LockFileError(f"{p}: cannot read lock file: {exc.strerror or exc}") from None
+        except UnicodeDecodeError as exc:
+            raise LockFileError(f"{p}: not valid JSON (not UTF-8: byte {exc.start})") from None
         return cls.loads(text, path=p)
 
     @classmethod

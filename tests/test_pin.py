@@ -337,9 +337,11 @@ def test_pin_usage_errors(tmp_path, args, message):
     assert code == 2 and message in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize("content", [b"{not json", b'{"version": 1, "images": {"\xff": {}}}'], ids=["json", "not utf-8"])
 @pytest.mark.parametrize("command", [["pin", "--offline"], ["check"]])
-def test_broken_lock_file_is_a_usage_error(tmp_path, command):
-    (tmp_path / "cslint.lock").write_text("{not json")
+def test_broken_lock_file_is_a_usage_error(tmp_path, command, content):
+    """A lock file that is not UTF-8 was reported as a bare codec error, without the file's name."""
+    (tmp_path / "cslint.lock").write_bytes(content)
     (tmp_path / "p.yaml").write_text(_pod("registry.example.com/app:v1"))
     code, _, err = cslint(*command, "p.yaml", "--isolated")
     assert code == 2 and "cslint.lock" in err and "not valid JSON" in err and len(err.strip().splitlines()) == 1
