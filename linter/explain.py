@@ -175,10 +175,14 @@ class _Usage(Exception):
 
 def _explain(paths: list[str], opts: dict[str, Any], base_settings: Any) -> int:
     from .engine import Linter
-    from .sources import SourceError, discover, read_source
+    from .runner import _sources
+    from .sources import MAX_FILE_BYTES, SourceError
     try:
         settings = base_settings(opts)
-        sources = [read_source(p) for p in discover(paths)]
+        # as `cslint check` reads them: a kustomization directory is rendered, not its YAML read
+        sources, errors = _sources(paths, {}, MAX_FILE_BYTES)
+        if errors:
+            raise errors[0]
     except (SourceError, ValueError) as exc:
         raise _Usage(str(exc)) from None
     except Exception as exc:

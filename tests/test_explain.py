@@ -1,7 +1,9 @@
 """`cslint explain-cold-start`: the four levers per engine workload, from the manifest and the findings."""
 import json
+import shutil
 
 from click.testing import CliRunner
+import pytest
 
 from cslint.cli import main
 from cslint.engine import Linter
@@ -171,3 +173,20 @@ def test_a_container_reads_only_its_own_and_its_objects_findings(monkeypatch):
     mine = [f for f in results[0].findings if f.container == "c7"]
     assert [f for r in items[7].levers for f in r.findings] == [f for lv in LEVERS for f in mine if f.lever == lv]
     assert len(names) <= 10 * 30
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl not on PATH")
+def test_a_kustomization_directory_is_rendered_as_check_renders_it(tmp_path):
+    """`cslint check overlay/` renders a kustomization; explain-cold-start read the directory's
+    YAML files instead, found no workload in kustomization.yaml and said "No engine workloads
+    found." with exit 0 — and a kustomization that does not build passed the same way."""
+    for name in ("base", "prod", "broken"):
+        (tmp_path / name).mkdir()
+    write(tmp_path / "base", **{"d.yaml": DEPLOY, "kustomization.yaml": "resources: [d.yaml]\n"})
+    overlay = write(tmp_path / "prod", **{"kustomization.yaml": "resources: [../base]\nnamePrefix: prod-\n"})
+    out = CliRunner().invoke(main, ["explain-cold-start", "--isolated", "--output-format", "json", str(overlay)])
+    assert out.exit_code == 0, out.output
+    assert [item["workload"] for item in json.loads(out.stdout)] == ["Deployment/serving/prod-llama"]
+    write(tmp_path / "broken", **{"kustomization.yaml": "resources: [missing.yaml]\n"})
+    bad = CliRunner().invoke(main, ["explain-cold-start", "--isolated", str(tmp_path / "broken")])
+    assert bad.exit_code == 2 and "kubectl kustomize failed" in bad.output
