@@ -62,12 +62,24 @@ def config_cmd(**opts: Any) -> None:
     except (ConfigError, ValueError) as exc:
         click.echo(f"cslint: error: {exc}", err=True)
         sys.exit(EXIT_ERROR)
-    if opts.get("output_format") == "json":
-        click.echo(json.dumps({k: {"value": v, "origin": o} for k, v, o in rows}, indent=2, ensure_ascii=False))
+    fmt = opts.get("output_format") or "text"
+    if fmt not in ("text", "json"):
+        click.echo(f"cslint: error: unknown output format {fmt!r} for `cslint config` (choose from text, json)", err=True)
+        sys.exit(EXIT_ERROR)
+    if fmt == "json":
+        text = json.dumps({k: {"value": v, "origin": o} for k, v, o in rows}, indent=2, ensure_ascii=False) + "\n"
+    else:
+        width = max(len(k) for k, _, _ in rows)
+        text = "".join(f"{key:<{width}} = {value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)}"
+                       f"  # {origin}\n" for key, value, origin in rows)
+    path = opts.get("output_file")
+    if not path:
+        click.echo(text, nl=False)
         return
-    width = max(len(k) for k, _, _ in rows)
-    for key, value, origin in rows:
-        shown = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
-        click.echo(f"{key:<{width}} = {shown}  # {origin}")
-
-
+    from .runner import UsageError, _open_output, _write_report  # -o FILE, as `cslint check` writes it
+    try:
+        out = _open_output(path)
+        _write_report(out, path, lambda: out.write(text))
+    except UsageError as exc:
+        click.echo(f"cslint: error: {exc}", err=True)
+        sys.exit(EXIT_ERROR)

@@ -121,6 +121,22 @@ def test_command_line_beats_file_and_config_shows_origins(tmp_path, monkeypatch)
     assert "profile" in text and f"# {tmp_path / '.cslint.yaml'}" in text
 
 
+
+def test_config_writes_output_file_and_refuses_unknown_formats(tmp_path, monkeypatch):
+    """`cslint config` takes check's options: `-o FILE` was ignored (printed to stdout, exit 0,
+    no file) and `--output-format sarif` or a typo printed the text table with exit 0."""
+    monkeypatch.chdir(tmp_path)
+    shown = CliRunner().invoke(main, ["config", "--isolated", "--output-format", "json"]).output
+    done = CliRunner().invoke(main, ["config", "--isolated", "--output-format", "json", "-o", "cfg.json"])
+    assert done.exit_code == 0 and done.output == ""
+    assert (tmp_path / "cfg.json").read_text() == shown
+    for fmt in ("sarif", "jsn"):
+        bad = CliRunner().invoke(main, ["config", "--isolated", "--output-format", fmt])
+        assert bad.exit_code == 2 and bad.output == \
+            f"cslint: error: unknown output format {fmt!r} for `cslint config` (choose from text, json)\n"
+    missing = CliRunner().invoke(main, ["config", "--isolated", "-o", str(tmp_path / "no" / "cfg.txt")])
+    assert missing.exit_code == 2 and "cannot write" in missing.output
+
 def test_file_selection_applies_to_check(tmp_path, monkeypatch):
     (tmp_path / ".cslint.yaml").write_text("select: [CS402]\n")
     monkeypatch.chdir(tmp_path)
