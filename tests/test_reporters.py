@@ -85,6 +85,9 @@ def test_fingerprint_survives_lines_moving():
 def test_github_escaping():
     assert escape_data("50% a\r\nb") == "50%25 a%0D%0Ab"
     assert escape_property("a:b,c%") == "a%3Ab%2Cc%25"
+    # a manifest's ESC sequence must not colour (or rewrite) the job log
+    assert escape_data("name a\x1b[31mred\x07") == "name a\\x1b[31mred\\x07"
+    assert escape_property("f\x1b.yaml") == "f\\x1b.yaml"
 
 
 def test_github_commands(in_repo):

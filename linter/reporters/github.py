@@ -1,7 +1,9 @@
 """GitHub Actions workflow commands: one `::error`/`::warning`/`::notice` annotation per finding.
 
 Escaping follows actions/toolkit (`command.ts`): data escapes `%`, CR and LF; properties also `:`
-and `,`. Columns are only given for single-line regions — GitHub rejects them otherwise.
+and `,`. Other control characters (a manifest's ESC or BEL) are written as escapes, as in the text
+report: the job log renders ANSI sequences. Columns are only given for single-line regions — GitHub
+rejects them otherwise.
 """
 from __future__ import annotations
 
@@ -11,12 +13,13 @@ from ..engine import FileResult
 from ..model import Severity
 from ..settings import Settings
 from .locations import context, located_findings
+from .text import printable
 
 COMMANDS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 
 
 def escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return printable(text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"))
 
 
 def escape_property(text: str) -> str:
