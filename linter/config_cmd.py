@@ -76,10 +76,10 @@ def config_cmd(**opts: Any) -> None:
     if not path:
         click.echo(text, nl=False)
         return
-    from .runner import UsageError, _open_output, _write_report  # -o FILE, as `cslint check` writes it
+    from .runner import UsageError, open_output, write_report  # -o FILE, as `cslint check` writes it
     try:
-        out = _open_output(path)
-        _write_report(out, path, lambda: out.write(text))
+        out = open_output(path)
+        write_report(out, path, lambda: out.write(text))
     except UsageError as exc:
         click.echo(f"cslint: error: {exc}", err=True)
         sys.exit(EXIT_ERROR)

@@ -78,11 +78,11 @@ def budgets(results: list, context: Any = None) -> list[WorkloadBudget]:  # list
         by_container.setdefault((f.file, f.document, f.object, f.container), []).append((i, f))
     out: list[WorkloadBudget] = []
     for obj in objects:
+        where = (obj.document.file, obj.document.index, obj.ref)
         for tpl in obj.templates:
             for c in tpl.containers:
                 if not c.is_engine:
                     continue
-                where = (obj.document.file, obj.document.index, obj.ref)
                 mine = [f for _, f in heapq.merge(by_container.get((*where, None), ()),
                                                   by_container.get((*where, c.name), ()), key=lambda x: x[0])]
                 reason = scale_to_zero_reason(obj, tpl, context)
@@ -175,12 +175,12 @@ class _Usage(Exception):
 
 def _explain(paths: list[str], opts: dict[str, Any], base_settings: Any) -> int:
     from .engine import Linter
-    from .runner import _sources
+    from .runner import read_paths
     from .sources import MAX_FILE_BYTES, SourceError
     try:
         settings = base_settings(opts)
         # as `cslint check` reads them: a kustomization directory is rendered, not its YAML read
-        sources, errors = _sources(paths, {}, MAX_FILE_BYTES)
+        sources, errors = read_paths(paths, {}, MAX_FILE_BYTES)
         if errors:
             raise errors[0]
     except (SourceError, ValueError) as exc:

@@ -36,7 +36,7 @@ def run_check(paths: list[str], opts: dict[str, Any]) -> int:
     if paths.count("-") > 1:
         raise UsageError("'-' (stdin) can be given once")
     max_bytes = opts.get("max_file_size") or MAX_FILE_BYTES
-    sources, unreadable = _sources(paths, opts, max_bytes)
+    sources, unreadable = read_paths(paths, opts, max_bytes)
     for error in unreadable:  # each path that cannot be read is an error; the others are linted
         click.echo(f"cslint: error: {error}", err=True)
     if unreadable and not sources:
@@ -89,9 +89,9 @@ def _lint_fix_report(linter: Linter, sources: list[SourceText | PendingSource], 
         results, write_errors, changed = _fix(results, linter, opts)
     # `cslint --fix -` is a filter: stdout carries the fixed text, so the report goes to stderr
     filtering = opts.get("fix") and not opts.get("diff") and "-" in paths and not opts.get("output_file")
-    out = sys.stderr if filtering else _open_output(opts.get("output_file"))
+    out = sys.stderr if filtering else open_output(opts.get("output_file"))
     if not opts.get("diff") or fmt != "text" or not fixing:
-        _write_report(out, opts.get("output_file") if out not in (sys.stdout, sys.stderr) else None,
+        write_report(out, opts.get("output_file") if out not in (sys.stdout, sys.stderr) else None,
                       partial(report, fmt, results, settings, out, show_source=opts.get("show_source"),
                               statistics=opts.get("statistics")))
     elif out not in (sys.stdout, sys.stderr):
@@ -99,7 +99,7 @@ def _lint_fix_report(linter: Linter, sources: list[SourceText | PendingSource], 
     return results, write_errors, changed
 
 
-def _write_report(out: TextIO, path: str | None, write: Callable[[], None]) -> None:
+def write_report(out: TextIO, path: str | None, write: Callable[[], None]) -> None:
     """Write the report and flush it here, where a refused write (a full disk, a file size limit)
     is one clear error and exit 2 — not a crash, and not a truncated report that exits 0 because
     the interpreter's last flush failed unnoticed. A partial `--output-file` is removed: CI must
@@ -134,7 +134,7 @@ def _render(directory: str, max_bytes: int) -> SourceText:
     return render(directory, max_bytes)
 
 
-def _sources(paths: list[str], opts: dict[str, Any], max_bytes: int
+def read_paths(paths: list[str], opts: dict[str, Any], max_bytes: int
              ) -> tuple[list[SourceText | PendingSource], list[SourceError]]:
     """Kustomization directories are rendered with kubectl; everything else is read as is. Paths
     that cannot be read (or rendered) come back as errors beside the sources that can."""
@@ -164,7 +164,7 @@ def _read(path: str, opts: dict[str, Any], max_bytes: int) -> SourceText | Pendi
     return pending_source(path, max_bytes)  # read when linted; an unreadable path fails now
 
 
-def _open_output(path: str | None) -> TextIO:
+def open_output(path: str | None) -> TextIO:
     if not path:
         return sys.stdout
     try:
