@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 from .model import Severity
 from .quantity import parse_quantity
@@ -26,8 +25,7 @@ class ConfigError(Exception):
     """A configuration file that cannot be used (exit code 2), naming the key and the file."""
 
 
-@dataclass(frozen=True)
-class Key:
+class Key(NamedTuple):
     """One configuration key: the Settings field (or `extra` entry) it sets and how to read it."""
 
     field: str

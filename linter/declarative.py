@@ -12,7 +12,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, NamedTuple
 
 from .model import Applicability, Fix, FixAvailability, Lever, RuleMeta, Scope, Severity, Violation
 from .quantity import parse_quantity
@@ -41,8 +41,7 @@ def same_value(a: Any, b: Any) -> bool:
     return display(a) == display(b)
 
 
-@dataclass(frozen=True)
-class Requirement:
+class Requirement(NamedTuple):
     """What must hold of the selection: `exists`, `absent`, or a test on each selected value."""
 
     kind: str  # exists | absent | equals | one-of | matches | range
@@ -90,8 +89,7 @@ class Requirement:
         return bool(selection.found) and all(s.known and self.accepts(s.value) for s in selection.found)
 
 
-@dataclass(frozen=True)
-class Condition:
+class Condition(NamedTuple):
     """A `match.when` entry: a JSONPath on the object, the pod spec or the container, and a test."""
 
     level: str  # object | pod | container
@@ -99,8 +97,7 @@ class Condition:
     requirement: Requirement
 
 
-@dataclass(frozen=True)
-class Match:
+class Match(NamedTuple):
     """Which nodes a declaration applies to."""
 
     kinds: tuple[str, ...] = ()
@@ -154,8 +151,7 @@ def _level_node(node: ScopeNode, level: str) -> ScopeNode:
     return node
 
 
-@dataclass(frozen=True)
-class FixTemplate:
+class FixTemplate(NamedTuple):
     """A declared fix: set the selected value, remove it, or JSON Patch ops based at its path
     (an `add` under a missing mapping creates it first: `declarative_patch`)."""
 

@@ -11,7 +11,7 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from itertools import accumulate
-from typing import Any, Iterator
+from typing import Any, Iterator, NamedTuple
 
 import yaml
 
@@ -216,8 +216,7 @@ def _check_expansion(root: Any) -> None:
     size(root, 0)
 
 
-@dataclass(frozen=True)
-class Chunk:
+class Chunk(NamedTuple):
     """One document's text and where it starts in the file."""
     text: str
     start: int  # offset of the chunk in the file text

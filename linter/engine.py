@@ -6,7 +6,7 @@ documents that have findings.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Callable, Iterable, Sequence
 
@@ -54,7 +54,7 @@ class FileResult:
 
 def without_text(src: SourceText) -> SourceText:
     """The file's identity without its text, once nothing will read the text again."""
-    return replace(src, text=None) if src.text is not None else src
+    return src._replace(text=None) if src.text is not None else src
 
 
 def release(result: FileResult) -> None:
@@ -512,7 +512,7 @@ class Linter:
         secrets = secret_values(obj)  # reports go to CI logs and SARIF uploads: never a credential
         fix = v.fix
         if fix is not None and fix.title and mask(fix.title, secrets) != fix.title:
-            fix = replace(fix, title=mask(fix.title, secrets))
+            fix = fix._replace(title=mask(fix.title, secrets))
         return Finding(
             code=rule.code, name=rule.meta.name,
             severity=self.settings.severity_for(rule.code, rule.meta.severity),

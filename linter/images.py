@@ -6,8 +6,8 @@ defaults to Always), so the parsed reference keeps tag and digest apart.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 DOCKER_HUB = "docker.io"
 DOCKER_HUB_API = "registry-1.docker.io"
@@ -18,8 +18,7 @@ _TAG = re.compile(r"^[\w][\w.-]{0,127}$")
 _UNUSABLE = re.compile(r"\s|\{\{|\$\{")
 
 
-@dataclass(frozen=True)
-class ImageRef:
+class ImageRef(NamedTuple):
     """A container image reference, split into its parts."""
     raw: str
     registry: str  # as written, or docker.io when implicit

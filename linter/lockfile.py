@@ -24,10 +24,9 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterator, Mapping, NamedTuple
 
 from .images import parse_image
 
@@ -65,8 +64,7 @@ def _is_digest(value: Any) -> bool:
     return isinstance(value, str) and ":" in value and value.split(":", 1)[0].isalnum()
 
 
-@dataclass(frozen=True)
-class LockEntry:
+class LockEntry(NamedTuple):
     """A resolved digest for one image or model reference (`cslint.lock`)."""
     digest: str
     resolved_at: str

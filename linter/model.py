@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum, IntEnum
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 
 class Severity(IntEnum):
@@ -78,8 +78,7 @@ class Scope(str, Enum):
     SET = "set"  # every object linted together (ObjectSet)
 
 
-@dataclass(frozen=True)
-class RuleMeta:
+class RuleMeta(NamedTuple):
     """A rule's metadata, declared beside its check (`META`)."""
     code: str
     name: str
@@ -105,8 +104,7 @@ class RuleMeta:
         return f"https://github.com/cslint/cslint/blob/main/docs/rules.md#{self.code.lower()}-{self.name}"
 
 
-@dataclass(frozen=True)
-class Fix:
+class Fix(NamedTuple):
     """A fix is data: RFC 6902 operations on the document plus how safe they are."""
 
     applicability: Applicability
@@ -134,8 +132,7 @@ class Fix:
                        self.new_documents))
 
 
-@dataclass(frozen=True)
-class Violation:
+class Violation(NamedTuple):
     """What a rule yields. `path` is a JSON pointer into the document; when the offending field
     is missing, the path of what is missing (the position falls back to its nearest parent).
     `span` narrows the position to a substring of a scalar (a token inside a shell string)."""
@@ -148,8 +145,7 @@ class Violation:
     key: bool = False  # point at the key of `path` rather than its value
 
 
-@dataclass(frozen=True)
-class ObjectRef:
+class ObjectRef(NamedTuple):
     """The Kubernetes object a finding concerns."""
     api_version: str
     kind: str
@@ -164,8 +160,7 @@ class ObjectRef:
                 "namespace": self.namespace, "name": self.name}
 
 
-@dataclass(frozen=True)
-class Position:
+class Position(NamedTuple):
     """A span in the file, 1-based (the end column exclusive)."""
     line: int  # 1-based
     column: int  # 1-based, in code points

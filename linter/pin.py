@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 
 import click
 
-from .cli import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, UsageError, base_settings, exit_with, unified_diff
+from .cli import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, UsageError, base_settings, exit_with
 from .documents import Document, parse_documents
 from .engine import FileResult
 from .images import parse_image
@@ -267,6 +267,7 @@ def _pin_source(src: SourceText, refs: list[Reference], errors: Mapping[str, str
 
 def _deliver(src: SourceText, before: str, after: str, count: int, opts: dict[str, Any], report: PinReport) -> None:
     if opts.get("diff"):
+        from .unidiff import unified_diff
         sys.stdout.write(unified_diff(src.path, before, after))
     else:
         from .fixer import write_atomic

@@ -7,8 +7,7 @@ registry and feature) and `--profile eks` exists. Nothing else lists profiles by
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
 import click
 
@@ -38,8 +37,7 @@ class ProfileChoice(click.Choice):
         return super().convert(value, param, ctx)
 
 
-@dataclass(frozen=True)
-class LazyPull:
+class LazyPull(NamedTuple):
     """A cloud's lazy image-pull feature and the registries it streams from (one per profile)."""
 
     profile: str

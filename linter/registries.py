@@ -8,7 +8,7 @@ multi-regions), the legacy `gcr.io` hosts served by Artifact Registry, and ECR
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .images import parse_image
 
@@ -20,8 +20,7 @@ _ECR = re.compile(r"^\d{12}\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:
 _ACR = re.compile(r"^[a-z0-9]+\.azurecr\.(?:io|cn|us)$")
 
 
-@dataclass(frozen=True)
-class RegistryLocation:
+class RegistryLocation(NamedTuple):
     """The cloud and region a registry host lives in."""
     cloud: str  # "gcp", "aws", "azure"
     service: str  # "Artifact Registry", "ECR", "ACR"

@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from dataclasses import dataclass
 from functools import lru_cache
 from types import ModuleType
-from typing import Callable, Iterator
+from typing import Callable, Iterator, NamedTuple
 
 from .model import RuleMeta, Scope
 from .settings import Settings, code_matches, is_selected
@@ -14,8 +13,7 @@ from .settings import Settings, code_matches, is_selected
 BUILTIN_PREFIX = "CS"
 
 
-@dataclass(frozen=True)
-class Rule:
+class Rule(NamedTuple):
     """A rule of the pack: its metadata and its check."""
     meta: RuleMeta
     check: Callable | None  # None for rules reported by the engine itself (CS000)

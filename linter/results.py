@@ -31,7 +31,6 @@ if TYPE_CHECKING:
     from .engine import FileResult
     from .workloads import K8sObject
 
-_SOURCE_FIELDS = SourceText.__slots__  # what a record keeps of a file's identity
 IN_MEMORY_FILES = 2_000  # done files kept as objects before records go to disk
 _LIVE, _NONE = -1, -1  # offset of a file held as an object; worst severity of a file showing none
 
@@ -139,10 +138,9 @@ class RunResults(Sequence["FileResult"]):
         else:
             findings = list(held)
             shown, worst = shown_count(findings), worst_severity(findings)
-        # the file's identity as plain values (pickling the objects cost twice as much), and its
+        # the file's identity as a plain tuple (pickling the record by class costs more), and its
         # findings as they are held: a list, a worker's bytes, or where the spool has them
-        source = result.source
-        written = self._spool.write(dumps((tuple(getattr(source, f) for f in _SOURCE_FIELDS), findings)))
+        written = self._spool.write(dumps((tuple(result.source), findings)))
         if written is None:  # no usable disk: the spool said why, the file stays an object
             return False
         del self._live[i]

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Callable, TextIO
 
 import click
 
-from .cli import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, UsageError, base_settings, required_applicability, unified_diff
+from .cli import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, UsageError, base_settings, required_applicability
 from .config import ConfigError
 from .engine import FileResult, Linter, RuleCrash, release
 from .reporters import FORMATS, report
@@ -214,6 +214,7 @@ def _deliver(outcome: "FixOutcome", src: SourceText, opts: dict[str, Any]) -> tu
     """(write errors, whether the fixed text went where it was asked to: a diff, stdout or the file)."""
     if opts.get("diff"):
         if outcome.changed:
+            from .unidiff import unified_diff
             sys.stdout.write(unified_diff(src.path, outcome.original, outcome.text))
         return 0, True
     if _is_stdin(src, opts):  # the fixed text goes to stdout

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from fractions import Fraction
+from typing import NamedTuple
 
 from .quantity import parse_quantity
 from .workloads import Container, as_dict
@@ -12,8 +12,7 @@ RUNAI_DEFAULT_BUFFER = 40 * 10**9  # the streamer's default CPU buffer (40 GB, n
 RUNAI_FORMATS = ("runai_streamer", "runai_streamer_sharded")
 
 
-@dataclass(frozen=True)
-class Shm:
+class Shm(NamedTuple):
     """A container's /dev/shm: its mount, its volume and the volume's medium."""
     mount_index: int | None
     volume_index: int | None

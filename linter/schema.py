@@ -15,7 +15,6 @@ from __future__ import annotations
 import functools
 import json
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, NamedTuple
 
@@ -32,8 +31,7 @@ _SHORT = 80
 _LONGEST_MESSAGE = 240
 
 
-@dataclass(frozen=True)
-class SchemaError:
+class SchemaError(NamedTuple):
     """One schema violation: where in the object, and what is wrong there, on one line."""
 
     path: tuple[str | int, ...]

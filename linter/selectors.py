@@ -8,7 +8,7 @@ selects, as RFC 6902 operations: the fixer never learns that a finding came from
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from .documents import join_pointer
 from .patches import op_add, op_remove, op_replace, set_env_ops
@@ -17,8 +17,7 @@ from .workloads import Container, K8sObject, PodTemplate, as_list
 Op = dict[str, Any]
 
 
-@dataclass(frozen=True)
-class ScopeNode:
+class ScopeNode(NamedTuple):
     """The part of a document a declarative rule evaluates: an object, a pod spec or a container."""
 
     data: dict
@@ -28,8 +27,7 @@ class ScopeNode:
     container: Container | None = None
 
 
-@dataclass(frozen=True)
-class Selected:
+class Selected(NamedTuple):
     """One selected value. `known` is False when only the cluster knows it (`valueFrom`)."""
 
     value: Any

@@ -8,7 +8,7 @@ control operators and redirections, which is all a command line in a manifest ne
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 __all__ = ["ShellToken", "tokenize", "split_commands", "CONTROL_OPERATORS"]
 
@@ -20,8 +20,7 @@ _REDIRECTIONS = ("&>>", "<<<", "&>", ">>", ">&", ">|", "<<", "<&", "<>", ">", "<
 _DQUOTE_ESCAPABLE = '$`"\\\n'
 
 
-@dataclass(frozen=True)
-class ShellToken:
+class ShellToken(NamedTuple):
     """One shell word or operator with the offsets of its raw text (end exclusive).
 
     `redirect` marks a redirection operator such as `>`, `2>&` or `>>`: the word after it is a

@@ -8,8 +8,7 @@ from __future__ import annotations
 import os
 import stat
 import sys
-from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import Callable, Iterator, NamedTuple
 
 EXTENSIONS = (".yaml", ".yml", ".json")
 MAX_FILE_BYTES = 50 * 1024 * 1024
@@ -19,8 +18,7 @@ class SourceError(Exception):
     """A path that cannot be read at all (exit code 2)."""
 
 
-@dataclass(frozen=True, slots=True)
-class SourceText:
+class SourceText(NamedTuple):
     """A file's identity and decoded text (or why it has none)."""
     path: str  # as shown in reports
     text: str | None  # decoded text (None when unreadable as text)
@@ -31,8 +29,7 @@ class SourceText:
     real_path: str | None = None  # filesystem path (None for stdin)
 
 
-@dataclass(frozen=True, slots=True)
-class PendingSource:
+class PendingSource(NamedTuple):
     """A file read only when it is linted (and dropped after): a run over a large repository does
     not hold the repository's text. Reading it can raise SourceError, as `read_source` does."""
 

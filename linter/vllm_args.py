@@ -10,8 +10,7 @@ offsets they can report and fix. Parsing mirrors vLLM's FlexibleArgumentParser (
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from .shell import ShellToken, split_commands, tokenize
 from .vllm_entrypoints import ENTRYPOINT_WORDS, detect_entrypoint, is_vllm_image, shell_script_index
@@ -29,8 +28,7 @@ _SHELL_VAR = re.compile(r'^("?)\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za
 _OPT_LEVELS = frozenset({"0", "1", "2", "3"})
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):
     """One argument word and where it lives in the manifest."""
 
     value: str      # after shell unquoting and Kubernetes $(VAR) expansion
@@ -46,8 +44,7 @@ class Token:
         return None if self.whole else (self.start, self.end)
 
 
-@dataclass(frozen=True)
-class Flag:
+class Flag(NamedTuple):
     """One option occurrence; `values` holds every value word of nargs='+' flags."""
 
     name: str
@@ -59,8 +56,7 @@ class Flag:
     values: tuple[Token, ...] = ()
 
 
-@dataclass(frozen=True)
-class AppendPoint:
+class AppendPoint(NamedTuple):
     """Where new engine words go: a YAML list (`offset` None) or an offset in a shell string."""
 
     path: str
@@ -68,8 +64,7 @@ class AppendPoint:
     exists: bool = True  # False when the list itself must be created
 
 
-@dataclass(frozen=True)
-class EngineArgs:
+class EngineArgs(NamedTuple):
     """The words vLLM (or its KServe wrapper) receives, parsed like argparse would."""
 
     entrypoint: str
@@ -244,8 +239,7 @@ def _without_redirections(words: list[ShellToken]) -> list[ShellToken]:
 
 
 # -- assembling EngineArgs ------------------------------------------------------------------------
-@dataclass(frozen=True)
-class _Found:
+class _Found(NamedTuple):
     entrypoint: str
     tokens: tuple[Token, ...]
     shell: bool
@@ -337,7 +331,7 @@ def _locate_engine(container: dict, pointer: str, env: dict[str, str | None],
             # read them as meant, so other rules judge the intended flags, and say so (CS503)
             launched = _from_argv(args, scalars, env, point)
             if launched is not None:
-                return replace(launched, command_in_args=args[0])
+                return launched._replace(command_in_args=args[0])
             if args[0].value.rsplit("/", 1)[-1] in _PROGRAMS:
                 return _Found("image-entrypoint", tuple(args), False, point, command_in_args=args[0])
         return _Found("image-entrypoint", tuple(args), False, point, duplicated)

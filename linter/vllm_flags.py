@@ -7,7 +7,7 @@ Sources: vLLM `engine/arg_utils.py` and `utils/argparse_utils.py` (FlexibleArgum
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 __all__ = ["FlagSpelling", "split_flag", "canonical_name", "is_option_like", "takes_value",
            "takes_many", "BOOLEAN_FLAGS", "MULTI_VALUE_FLAGS", "SHORT_ALIASES", "LONG_ALIASES"]
@@ -82,8 +82,7 @@ MULTI_VALUE_FLAGS: frozenset[str] = frozenset({
 _NEGATIVE_NUMBER = re.compile(r"^-\d+$|^-\d*\.\d+(?:[eE][-+]?\d+)?$|^-\d+[eE][-+]?\d+$")
 
 
-@dataclass(frozen=True)
-class FlagSpelling:
+class FlagSpelling(NamedTuple):
     """How one option word reads: its canonical name and any value glued to it."""
 
     name: str                # canonical, e.g. "gpu-memory-utilization" or "compilation-config.mode"

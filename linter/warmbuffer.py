@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, NamedTuple
 
 from .images import parse_image
 from .workloads import ACCELERATOR_RESOURCES, Container, K8sObject, PodTemplate, as_dict, as_list
@@ -34,8 +34,7 @@ WORKLOAD_KINDS = _workload_kinds()
 BUFFER_SET_KINDS = WORKLOAD_KINDS + ("PriorityClass", "ScaledObject")  # what CS301/CS302 read
 
 
-@dataclass(frozen=True)
-class PriorityClass:
+class PriorityClass(NamedTuple):
     """A PriorityClass as the autoscaler and the scheduler read it."""
     obj: K8sObject
     name: str
@@ -44,8 +43,7 @@ class PriorityClass:
     global_default: bool
 
 
-@dataclass(frozen=True)
-class WarmBuffer:
+class WarmBuffer(NamedTuple):
     """A warm buffer: pause pods holding accelerator nodes at a priority."""
     obj: K8sObject
     template: PodTemplate

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Iterator, NamedTuple
 
 from .workloads import Container, K8sObject, as_dict, as_list
 
@@ -19,8 +18,7 @@ PERSISTENT_SOURCES = ("persistentVolumeClaim", "image", "csi", "nfs", "hostPath"
                       "fc", "cinder", "portworxVolume", "glusterfs")
 
 
-@dataclass(frozen=True)
-class ModelSource:
+class ModelSource(NamedTuple):
     """Where an engine's model weights come from."""
     kind: str  # "hub", "local", "oci", "object-store", "unknown"
     ref: str | None

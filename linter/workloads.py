@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator, NamedTuple
 
 from .documents import join_pointer
 from .images import image_mentions
@@ -95,8 +95,7 @@ class K8sObject:
             tpl.__dict__.pop("containers", None)
 
 
-@dataclass(frozen=True)
-class MetadataLayer:
+class MetadataLayer(NamedTuple):
     """One source a controller merges into a pod's annotations (KServe: runtime < InferenceService
     < component): where it is written — a JSON pointer to the map in this document, None when
     another object holds it — and the keys it contributes (after the controller's filters)."""

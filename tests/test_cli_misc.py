@@ -33,7 +33,9 @@ def test_plain_lint_imports_no_subcommand_or_network_stack():
     code = ("import sys; sys.argv = ['cslint', '--no-schema', %r]\n"
             "from cslint.cli import main\ntry:\n    main()\nexcept SystemExit:\n    pass\n"
             "bad = [m for m in ('cslint.pin', 'cslint.webhook.server', 'httpx', 'starlette', 'uvicorn', "
-            "'jsonpath_ng', 'kubernetes_validate', 'cslint.explain', 'cslint.kustomize', 'cslint.servingruntimes')"
+            "'jsonpath_ng', 'kubernetes_validate', 'cslint.explain', 'cslint.kustomize', 'cslint.servingruntimes', "
+            # the fix and --diff machinery, and the spool's pickle: a one-file lint without --fix uses none
+            "'cslint.fixer', 'cslint.unidiff', 'difflib', 'pickle', 'jsonschema')"
             " if m in sys.modules]\n"
             "print('LOADED', bad)" % (EXAMPLES + "/vllm-deployment.yaml"))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT).stdout

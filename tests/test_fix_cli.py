@@ -247,7 +247,7 @@ def test_diff_inside_one_large_document_is_cut_at_lines_found_once(tmp_path, mon
     took 3.7 s. Lines that occur once on each side cut it first (patience diff's anchors), so
     difflib only ever matches small pieces; the diff still applies with `patch` to what --fix writes."""
     import difflib
-    from cslint import cli as cli_module
+    from cslint import unidiff
     item = ('- apiVersion: apps/v1\n  kind: Deployment\n  metadata: {{name: d{i}}}\n  spec:\n    template:\n'
             '      spec:\n        containers:\n        - name: app\n          image: nginx:latest\n'
             '          imagePullPolicy: Always\n')
@@ -261,7 +261,7 @@ def test_diff_inside_one_large_document_is_cut_at_lines_found_once(tmp_path, mon
 
     monkeypatch.setattr(difflib.SequenceMatcher, "__init__", recorded)
     diff = _diff_then_patch(tmp_path, monkeypatch, text, "--unsafe-fixes", "--select", "CS202")
-    assert text.count("\n") > 4000 and max(sizes) <= cli_module._MATCHED_WHOLE
+    assert text.count("\n") > 4000 and max(sizes) <= unidiff._MATCHED_WHOLE
     assert _removed(diff) == ["-          imagePullPolicy: Always"] * 400
 
 
@@ -271,14 +271,14 @@ def test_diff_inside_one_large_document_is_cut_at_lines_found_once(tmp_path, mon
 def test_line_opcodes_turn_one_side_into_the_other(left, right, uniques):
     """Cut at anchors or matched whole, the opcodes cover both sides in order and rebuild the
     new side from the old (the bound is lowered so that the anchor path runs on small inputs)."""
-    from cslint import cli as cli_module
+    from cslint import unidiff
     a = [f"{x}\n" for x in left + uniques]
     b = [f"{x}\n" for x in uniques[::2] + right + uniques[1::2]]
-    saved, cli_module._MATCHED_WHOLE = cli_module._MATCHED_WHOLE, 4
+    saved, unidiff._MATCHED_WHOLE = unidiff._MATCHED_WHOLE, 4
     try:
-        ops = cli_module._line_opcodes(a, b, 0, len(a), 0, len(b))
+        ops = unidiff._line_opcodes(a, b, 0, len(a), 0, len(b))
     finally:
-        cli_module._MATCHED_WHOLE = saved
+        unidiff._MATCHED_WHOLE = saved
     at_a = at_b = 0
     rebuilt = []
     for tag, i1, i2, j1, j2 in ops:
