@@ -46,6 +46,21 @@ def test_pyproject_without_table_is_skipped(tmp_path, monkeypatch):
     assert load_settings()[0].goal == "throughput"
 
 
+def test_a_pyproject_changed_between_runs_is_read_again(tmp_path, monkeypatch):
+    """The presence of our table is remembered per file text (a run asks twice), never past an
+    edit: a long-lived process sees the table appear and go."""
+    from cslint.config import find_config
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text('[project]\nname = "cslint-user"\n')
+    assert find_config(str(tmp_path)) is None
+    pyproject.write_text('[project]\nname = "cslint-user"\n[tool.cslint]\nignore = ["CS105"]\n')
+    assert find_config(str(tmp_path)) == str(pyproject)
+    monkeypatch.chdir(tmp_path)
+    assert load_settings()[0].ignore == ("CS105",)
+    pyproject.write_text('[project]\nname = "cslint-user"\n')
+    assert find_config(str(tmp_path)) is None
+
+
 @pytest.mark.parametrize("raw", [b'[tool.cslint]\nignore = [\n', b'[tool.cslint]\nx = "\xff"\n'])
 def test_a_broken_pyproject_holding_our_table_is_named_found_or_given(tmp_path, monkeypatch, raw):
     """A pyproject.toml that cannot be read but holds `[tool.cslint]` was meant for us: passing
