@@ -7,7 +7,7 @@ from __future__ import annotations
 from .images import effective_pull_policy, parse_image
 from .model import Lever
 from .registries import registry_location
-from .runtime import memory_limit, probe_budget, shm_of
+from .runtime import memory_limit, pod_shm, probe_budget
 from .warmbuffer import COMPUTE_CLASS_LABEL, AcceleratedEngine, WarmBuffer, node_selector, serves
 from .weights import has_persistent_mount, hub_offline, hf_cache_dirs, model_source, vllm_cache_root
 from .workloads import ACCELERATOR_RESOURCES, Container
@@ -72,11 +72,12 @@ def _node(c: Container, buffers: list[WarmBuffer]) -> list[str]:
 
 def _runtime(c: Container) -> list[str]:
     facts = []
-    shm = shm_of(c)
+    shm = pod_shm(c)
     if shm is None:
         facts.append("/dev/shm not mounted (container runtime default 64Mi)")
     else:
-        facts.append(f"/dev/shm {shm.size_text or 'without sizeLimit'} ({shm.medium or 'disk'}-backed)")
+        origin = f", from {shm.origin}" if shm.origin else ""
+        facts.append(f"/dev/shm {shm.size_text or 'without sizeLimit'} ({shm.medium or 'disk'}-backed{origin})")
     limit, raw = memory_limit(c)
     facts.append(f"memory limit {raw}" if limit is not None else "no memory limit")
     startup = c.data.get("startupProbe")

@@ -70,6 +70,8 @@ def budgets(results: list, context: Any = None) -> list[WorkloadBudget]:  # list
     from .workloads import iter_objects
     objects = [o for r in results for d in r.documents if d.error is None for o in iter_objects(d.data, "", d)]
     context = context if context is not None else collect_scale_context(objects)
+    for obj in objects:  # as the linter hands them to rules: a predictor finds its KServe runtime
+        obj.context = context  # type: ignore[attr-defined]
     buffers = warm_buffers(objects)
     # read once: a scan per container was quadratic; the object's own findings and a container's
     # apart, their order kept (a pod of 5,000 containers scanned all the pod's findings for each)

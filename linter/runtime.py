@@ -3,10 +3,13 @@ from __future__ import annotations
 
 import json
 from fractions import Fraction
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from .quantity import parse_quantity
 from .workloads import Container, as_dict
+
+if TYPE_CHECKING:  # KServe runtimes: imported by runs that hold an InferenceService only
+    from .servingruntimes import RuntimeShm
 
 RUNAI_DEFAULT_BUFFER = 40 * 10**9  # the streamer's default CPU buffer (40 GB, non-distributed)
 RUNAI_FORMATS = ("runai_streamer", "runai_streamer_sharded")
@@ -20,6 +23,7 @@ class Shm(NamedTuple):
     medium: str | None
     size_limit: Fraction | None
     size_text: str | None
+    origin: str | None = None  # where it comes from when not from the container's own mount
 
     @property
     def memory_backed(self) -> bool:
@@ -27,20 +31,56 @@ class Shm(NamedTuple):
 
 
 def shm_of(c: Container) -> Shm | None:
-    """The volume mounted at /dev/shm, if any."""
+    """The volume the container itself mounts at /dev/shm, if any."""
     for i, m in c.mounts:
         if m["mountPath"].rstrip("/") == "/dev/shm":
             entry = c.template.volumes.get(m.get("name"))
             if entry is None:
                 return Shm(i, None, None, None, None, None)
-            vi, vol = entry
-            empty = vol.get("emptyDir")
-            if not isinstance(empty, dict):
-                return Shm(i, vi, vol, None, None, None)
-            size = empty.get("sizeLimit")
-            return Shm(i, vi, vol, empty.get("medium") if isinstance(empty.get("medium"), str) else None,
-                       parse_quantity(size), str(size) if size is not None else None)
+            return _shm(i, entry[0], entry[1])
     return None
+
+
+def pod_shm(c: Container) -> Shm | None:
+    """The /dev/shm the container runs with: its own mount, else, for a KServe predictor's `model`
+    that mounts none, its runtime's (KServe merges the runtime's serving container into `model`,
+    so the runtime's mount and volume reach the pod). None when neither mounts one, or when the
+    runtime is not in the run."""
+    own = shm_of(c)
+    if own is not None or c.pointer != c.template.at("model"):
+        return own
+    source = c.template.model_runtime
+    runtime = source.runtime if source is not None else None
+    if runtime is None or runtime.shm is None:
+        return None
+    shm = _shm(None, None, merged_runtime_volume(runtime.shm, c))
+    return shm._replace(origin=f"{'the ' if source.auto_selected else ''}{source.label}'s volume "
+                               f"{runtime.shm.volume_name!r}")
+
+
+def _shm(mount_index: int | None, volume_index: int | None, vol: dict | None) -> Shm:
+    empty = vol.get("emptyDir") if vol is not None else None
+    if not isinstance(empty, dict):
+        return Shm(mount_index, volume_index, vol, None, None, None)
+    size = empty.get("sizeLimit")
+    return Shm(mount_index, volume_index, vol, empty.get("medium") if isinstance(empty.get("medium"), str) else None,
+               parse_quantity(size), str(size) if size is not None else None)
+
+
+def merged_runtime_volume(shm: "RuntimeShm", c: Container) -> dict | None:
+    """The runtime's /dev/shm volume as the pod gets it: KServe strategic-merges the runtime's pod
+    spec with the predictor's (`MergePodSpec`), volumes keyed by name, the predictor's fields winning."""
+    entry = c.template.volumes.get(shm.volume_name)
+    if entry is None:
+        return shm.volume
+    return _merge(shm.volume or {}, entry[1])
+
+
+def _merge(base: dict, patch: dict) -> dict:
+    merged = dict(base)
+    for key, value in patch.items():
+        merged[key] = _merge(base[key], value) if isinstance(base.get(key), dict) and isinstance(value, dict) else value
+    return merged
 
 
 def memory_limit(c: Container) -> tuple[Fraction | None, object]:

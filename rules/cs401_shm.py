@@ -49,12 +49,12 @@ from typing import TYPE_CHECKING, Iterator
 from cslint.model import Applicability, Fix, FixAvailability, Lever, RuleMeta, Scope, Severity, Violation
 from cslint.patches import add_volume_and_mount_ops, set_key_ops, unique_volume_name
 from cslint.quantity import format_bytes, parse_quantity
-from cslint.runtime import shm_of
+from cslint.runtime import merged_runtime_volume, shm_of
 from cslint.settings import Settings
 from cslint.workloads import Container
 
 if TYPE_CHECKING:  # KServe runtimes: imported by runs that hold an InferenceService only
-    from cslint.servingruntimes import ModelRuntime, RuntimeShm
+    from cslint.servingruntimes import ModelRuntime
 
 META = RuleMeta(code="CS401", name="shm-too-small", lever=Lever.RUNTIME, severity=Severity.ERROR,
                 summary="/dev/shm is missing, disk-backed or below 16Gi", scope=Scope.CONTAINER,
@@ -132,29 +132,13 @@ def _from_runtime(c: Container, source: "ModelRuntime", settings: Settings, fix:
                         f"NCCL and vLLM workers — mount an emptyDir with medium: Memory and sizeLimit: {want}",
                         c.pointer, fix)
         return
-    problems = _volume_problems(_merged_volume(runtime.shm, c), settings)
+    problems = _volume_problems(merged_runtime_volume(runtime.shm, c), settings)
     if problems:
         the = "the " if source.auto_selected else ""
         yield Violation(f"/dev/shm comes from {the}{source.label}'s volume {runtime.shm.volume_name!r}, which "
                         f"{' and '.join(problems)}; NCCL needs {want} or more in memory — mount an emptyDir with "
                         f"medium: Memory and sizeLimit: {want} in the predictor, or fix the runtime",
                         c.pointer, fix)
-
-
-def _merged_volume(shm: "RuntimeShm", c: Container) -> dict | None:
-    """The runtime's /dev/shm volume as the pod gets it: KServe strategic-merges the runtime's pod
-    spec with the predictor's (`MergePodSpec`), volumes keyed by name, the predictor's fields winning."""
-    entry = c.template.volumes.get(shm.volume_name)
-    if entry is None:
-        return shm.volume
-    return _merge(shm.volume or {}, entry[1])
-
-
-def _merge(base: dict, patch: dict) -> dict:
-    merged = dict(base)
-    for key, value in patch.items():
-        merged[key] = _merge(base[key], value) if isinstance(base.get(key), dict) and isinstance(value, dict) else value
-    return merged
 
 
 def _volume_problems(volume: dict | None, settings: Settings) -> list[str]:

@@ -1,7 +1,8 @@
 """## What it does
 Checks that an engine container's memory limit covers `/dev/shm` (its sizeLimit; a missing one
-counts as the 16Gi minimum), the engine's own RSS (`engine-rss`, 8Gi by default) and, when
-weights load with the Run:ai streamer, its CPU buffer (`RUNAI_STREAMER_MEMORY_LIMIT` or
+counts as the 16Gi minimum; a KServe predictor's `model` without a mount of its own runs with its
+runtime's, when the runtime is in the run), the engine's own RSS (`engine-rss`, 8Gi by default)
+and, when weights load with the Run:ai streamer, its CPU buffer (`RUNAI_STREAMER_MEMORY_LIMIT` or
 `memory_limit` in `--model-loader-extra-config`, else its 40 GB default).
 
 ## Why it matters for cold start
@@ -27,7 +28,7 @@ from typing import Iterator
 from cslint.model import Applicability, Fix, FixAvailability, Lever, RuleMeta, Scope, Severity, Violation
 from cslint.patches import set_resource_ops
 from cslint.quantity import ceil_to_gi, format_bytes
-from cslint.runtime import memory_limit, shm_of, streamer_buffer
+from cslint.runtime import memory_limit, pod_shm, streamer_buffer
 from cslint.settings import Settings
 from cslint.workloads import Container
 
@@ -40,7 +41,7 @@ def check(c: Container, settings: Settings) -> Iterator[Violation]:
     limit, raw = memory_limit(c)
     if limit is None:
         return
-    shm = shm_of(c)
+    shm = pod_shm(c)
     if shm is not None and not shm.memory_backed:
         shm_bytes, shm_text = 0, "0 (disk-backed)"
     elif shm is not None and shm.size_limit is not None:
@@ -50,6 +51,8 @@ def check(c: Container, settings: Settings) -> Iterator[Violation]:
             f"{format_bytes(settings.shm_min)} (its {shm.size_text} raised to the minimum)"
     else:
         shm_bytes, shm_text = settings.shm_min, f"{format_bytes(settings.shm_min)} (minimum)"
+    if shm is not None and shm.origin:
+        shm_text += f" from {shm.origin}"
     buffer = streamer_buffer(c)
     need = shm_bytes + settings.engine_rss + buffer
     if limit >= need:

@@ -63,6 +63,40 @@ def test_budget_reports_levers_facts_and_findings_per_workload():
     assert all(f.lever == r.lever for r in item.levers for f in r.findings)
 
 
+RUNTIME_WITH_SHM = """apiVersion: serving.kserve.io/v1alpha1
+kind: ServingRuntime
+metadata: {name: vllm, namespace: ml}
+spec:
+  supportedModelFormats: [{name: huggingface}]
+  containers:
+    - name: kserve-container
+      image: kserve/huggingfaceserver:v0.15.0
+      volumeMounts: [{name: devshm, mountPath: /dev/shm}]
+  volumes:
+    - {name: devshm, emptyDir: {medium: Memory, sizeLimit: 32Gi}}
+---
+apiVersion: serving.kserve.io/v1beta1
+kind: InferenceService
+metadata: {name: llm, namespace: ml}
+spec:
+  predictor:
+    model:
+      runtime: vllm
+      modelFormat: {name: huggingface}
+      args: [--model_id=Qwen/Qwen3-8B]
+      resources: {limits: {nvidia.com/gpu: 1, memory: 48Gi}}
+"""
+
+
+def test_a_predictors_dev_shm_is_its_runtimes_when_it_mounts_none():
+    """KServe merges the runtime's serving container into the predictor's `model`: the report
+    states the /dev/shm the pod will have, and where it comes from, as CS406 counts it."""
+    results = Linter(Settings()).lint_sources([SourceText("isvc.yaml", RUNTIME_WITH_SHM)])
+    facts = {b.title: {r.lever: r.facts for r in b.levers} for b in budgets(results)}
+    assert ("/dev/shm 32Gi (Memory-backed, from ServingRuntime vllm's volume 'devshm')"
+            in facts["InferenceService/ml/llm"][Lever.RUNTIME])
+
+
 def test_cli_text_json_and_markdown(tmp_path):
     write(tmp_path, **{"d.yaml": DEPLOY, "k.yaml": KEDA})
     runner = CliRunner()

@@ -617,6 +617,46 @@ def test_cs401_fix_volume_is_not_merged_into_the_runtimes_volume_of_the_same_nam
     assert [op["value"][0]["name"] for op in found.fix.operations] == ["dshm-2", "dshm-2"]
 
 
+# -- CS406 / CS407: the memory limit must cover the runtime's /dev/shm too ------------------------
+def model_check(rule: str, obj: K8sObject) -> list:
+    import importlib
+    module = importlib.import_module(f"cslint.rules.{rule}")
+    return list(module.check(obj.templates[0].containers[0], Settings()))
+
+
+def with_memory(obj: K8sObject, memory: str | None) -> K8sObject:
+    model = obj.data["spec"]["predictor"]["model"]
+    model["resources"] = {"limits": {"nvidia.com/gpu": 1, **({"memory": memory} if memory else {})}}
+    return obj
+
+
+def test_cs406_counts_the_runtimes_dev_shm_against_the_predictors_memory_limit():
+    """32Gi of runtime tmpfs + 8Gi engine RSS do not fit 36Gi: the pod is OOM-killed at startup,
+    though the predictor mounts no /dev/shm of its own (the 16Gi minimum would have fit)."""
+    big = shm_runtime({"emptyDir": {"medium": "Memory", "sizeLimit": "32Gi"}})
+    [found] = model_check("cs406_memory_shm_rss", in_run(with_memory(named(), "36Gi"), big))
+    assert found.message.startswith("memory limit 36Gi is below shm 32Gi from ServingRuntime vllm's volume 'devshm' "
+                                    "+ engine 8Gi = 40Gi")
+    assert found.fix.operations[0]["value"] == "40Gi"
+    assert model_check("cs406_memory_shm_rss", in_run(with_memory(named(), "40Gi"), big)) == []
+    # the predictor's own volume of that name is merged in, its sizeLimit winning
+    obj = with_memory(named(), "36Gi")
+    obj.data["spec"]["predictor"]["volumes"] = [{"name": "devshm", "emptyDir": {"sizeLimit": "16Gi"}}]
+    assert model_check("cs406_memory_shm_rss", in_run(obj, big)) == []
+
+
+def test_cs407_warns_when_the_runtimes_memory_backed_dev_shm_meets_no_memory_limit():
+    memory = shm_runtime({"emptyDir": {"medium": "Memory", "sizeLimit": "16Gi"}})
+    [found] = model_check("cs407_memory_limit_missing", in_run(with_memory(named(), None), memory))
+    assert found.message.startswith("memory-backed /dev/shm (from ServingRuntime vllm's volume 'devshm') but no "
+                                    "memory limit")
+    assert found.path == "/spec/predictor/model/resources"
+    disk = shm_runtime({"emptyDir": {"sizeLimit": "16Gi"}})
+    assert model_check("cs407_memory_limit_missing", in_run(with_memory(named(), None), disk)) == []
+    assert model_check("cs407_memory_limit_missing", in_run(with_memory(named(), None), runtime())) == []
+    assert model_check("cs407_memory_limit_missing", in_run(with_memory(named(), "40Gi"), memory)) == []
+
+
 def test_cs401_on_a_predictor_with_its_own_dev_shm_mount_is_unchanged():
     obj = named()
     obj.data["spec"]["predictor"]["model"]["volumeMounts"] = [{"name": "shm", "mountPath": "/dev/shm"}]
