@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from typing import Any, Callable, NamedTuple
 
 from .model import Severity
@@ -196,12 +197,13 @@ KEYS: dict[str, Key] = {
 
 
 def find_config(start: str) -> str | None:
-    """The nearest `.cslint.yaml` or pyproject.toml with a `[tool.cslint]` table above `start`."""
+    """The nearest `.cslint.yaml` or pyproject.toml with a `[tool.cslint]` table above `start`
+    (a directory named `.cslint.yaml` is a ConfigError)."""
     directory = os.path.abspath(start)
     while True:
         for name in CONFIG_NAMES:
             candidate = os.path.join(directory, name)
-            if os.path.isfile(candidate):
+            if _is_config_file(candidate):
                 return candidate
         pyproject = os.path.join(directory, PYPROJECT)
         if os.path.isfile(pyproject) and _holds_our_table(pyproject):
@@ -210,6 +212,23 @@ def find_config(start: str) -> str | None:
         if parent == directory:
             return None
         directory = parent
+
+
+def _is_config_file(path: str) -> bool:
+    """Whether a `.cslint.yaml` is there (one stat, as `isfile` took). A directory under that name
+    is an error, not passed over: a configuration was meant here, and the parent's (or the
+    defaults) would lint the tree with settings nobody chose for it."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    if stat.S_ISDIR(mode):
+        raise _directory_error(path)
+    return stat.S_ISREG(mode)
+
+
+def _directory_error(path: str) -> ConfigError:
+    return ConfigError(f"{path}: is a directory, not a configuration file")
 
 
 _OUR_TABLE = re.compile(rb"^[ \t]*\[[ \t]*tool[ \t]*\.[ \t]*cslint\b", re.M)

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from cslint.cli import main
-from cslint.config import ConfigError, load_settings
+from cslint.config import CONFIG_NAMES, ConfigError, load_settings
 from cslint.model import Severity
 
 BAD_DEPLOY = Path(__file__).resolve().parent.parent / "fixtures" / "integrations" / "precommit" / "deploy.yaml"
@@ -26,6 +26,26 @@ def test_discovered_from_a_parent_directory(tmp_path, monkeypatch):
     assert settings.fail_on == Severity.ERROR and settings.gpu_memory_utilization_max == 0.85
     assert settings.severity_overrides == (("CS404", Severity.INFO),)
     assert origins["shm_min"] == str(tmp_path / ".cslint.yaml") and origins["goal"] == "default"
+
+
+@pytest.mark.parametrize("name", CONFIG_NAMES)
+@pytest.mark.parametrize("below", ["", "a/b"])
+def test_a_directory_named_like_the_configuration_is_an_error(tmp_path, monkeypatch, name, below):
+    """`isfile` passed over it to the parent's configuration (or the defaults): the user meant a
+    configuration there, so linting with settings nobody chose for this tree hides the mistake."""
+    (tmp_path / ".cslint.yaml").write_text("goal: throughput\n")
+    project = tmp_path / "project"
+    (project / name).mkdir(parents=True)
+    (project / below).mkdir(parents=True, exist_ok=True)
+    monkeypatch.chdir(project / below)
+    message = f"{project / name}: is a directory, not a configuration file"
+    with pytest.raises(ConfigError) as err:
+        load_settings()
+    assert str(err.value) == message
+    result = CliRunner().invoke(main, [str(BAD_DEPLOY)])
+    assert result.exit_code == 2 and result.output == f"cslint: error: {message}\n"
+    shown = CliRunner().invoke(main, ["config"])
+    assert shown.exit_code == 2 and shown.output == f"cslint: error: {message}\n"
 
 
 def test_pyproject_table_and_isolated(tmp_path, monkeypatch):
