@@ -239,8 +239,14 @@ class UsageError(Exception):
 
 def base_settings(opts: dict[str, Any]) -> Settings:
     """Settings from the configuration file (when one applies) overridden by the command line."""
+    return settings_and_origins(opts)[0]
+
+
+def settings_and_origins(opts: dict[str, Any]) -> tuple[Settings, dict[str, Any]]:
+    """`base_settings` and where the configuration's values came from, from one read of the
+    file: a second read of `--config <(…)` finds the pipe empty."""
     from .config import load_settings
-    settings, _ = load_settings(opts.get("config_file"), isolated=bool(opts.get("isolated")))
+    settings, origins = load_settings(opts.get("config_file"), isolated=bool(opts.get("isolated")))
     changes: dict[str, Any] = {}
     if opts.get("select"):
         changes["select"] = _codes(opts["select"])
@@ -262,7 +268,7 @@ def base_settings(opts: dict[str, Any]) -> Settings:
     unknown = unknown_selectors(settings)
     if unknown:
         raise ValueError(f"no rule has the code or prefix {', '.join(unknown)} (see `cslint rules`)")
-    return settings
+    return settings, origins
 
 
 @main.command("rules")

@@ -18,6 +18,8 @@ from .settings import GOALS, Settings
 CONFIG_NAMES = (".cslint.yaml", ".cslint.yml")
 PYPROJECT = "pyproject.toml"
 DEFAULT_ORIGIN = "default"
+# far above any configuration; bounds a device given to --config that never ends (/dev/zero)
+MAX_CONFIG_BYTES = 10 << 20
 _CODE = re.compile(r"^(?:[A-Z]+[0-9]*|ALL)$")
 _VERSION = re.compile(r"^1\.\d{1,2}$")
 
@@ -282,9 +284,11 @@ def read_config(path: str) -> dict[str, Any]:
     """The raw table of a configuration file; errors name the file."""
     try:
         with open(path, "rb") as fh:
-            raw = fh.read()
+            raw = fh.read(MAX_CONFIG_BYTES + 1)
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read configuration: {exc.strerror or exc}") from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path}: larger than {MAX_CONFIG_BYTES >> 20} MiB, not a configuration")
     if os.path.basename(path) == PYPROJECT or path.endswith(".toml"):
         data = _toml(path, raw)
         table = _tool_table(data) if os.path.basename(path) == PYPROJECT else data
@@ -302,6 +306,15 @@ def read_config(path: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of configuration keys")
     return data
+
+
+def _check_given(path: str) -> None:
+    """A `--config` that is there and not a directory is read whatever its kind: `/dev/null` (a
+    character device) is the usual "no configuration" and `--config <(…)` a pipe."""
+    if os.path.isdir(path):
+        raise _directory_error(path)
+    if not os.path.exists(path):
+        raise ConfigError(f"{path}: configuration file not found")
 
 
 def settings_from(table: dict[str, Any], path: str,
@@ -324,7 +337,7 @@ def settings_from(table: dict[str, Any], path: str,
         (extra if spec.extra else changes)[spec.field] = parsed
         origins[spec.field] = path
     if "per_file_ignores" in changes:
-        root = os.path.dirname(os.path.abspath(path))
+        root = config_directory(path)
         changes["per_file_ignores"] = tuple((anchor_glob(g, root), c) for g, c in changes["per_file_ignores"])
     if "custom_rules" in extra:
         extra["custom_rules_source"] = path
@@ -334,6 +347,13 @@ def settings_from(table: dict[str, Any], path: str,
     if extra:
         settings = settings.with_(extra=tuple(settings.extra) + tuple(extra.items()))
     return settings, origins
+
+
+def config_directory(path: str) -> str:
+    """What a configuration's relative paths (globs, `lock-file`) are relative to: its directory,
+    or the working directory for one that is no regular file — `--config /dev/null` stands for
+    the defaults and `<(…)` lives in /dev/fd, neither in a directory of the project."""
+    return os.path.dirname(os.path.abspath(path)) if os.path.isfile(path) else os.getcwd()
 
 
 def anchor_glob(glob: str, root: str) -> str:
@@ -355,8 +375,8 @@ def load_settings(config_file: str | None = None, isolated: bool = False) -> tup
     path = config_file or find_config(os.getcwd())
     if path is None:
         return Settings(), origins
-    if config_file and not os.path.isfile(config_file):
-        raise ConfigError(f"{config_file}: configuration file not found")
+    if config_file:
+        _check_given(config_file)
     settings, found = settings_from(read_config(path), path)
     origins.update(found)
     return settings, origins

@@ -8,8 +8,8 @@ from typing import Any
 
 import click
 
-from .cli import EXIT_ERROR, base_settings, check_options
-from .config import DEFAULT_ORIGIN, KEYS, ConfigError, load_settings
+from .cli import EXIT_ERROR, check_options, settings_and_origins
+from .config import DEFAULT_ORIGIN, KEYS, ConfigError
 from .model import Severity
 from .quantity import format_bytes
 
@@ -38,8 +38,7 @@ def display(name: str, value: Any) -> Any:
 
 def effective(opts: dict[str, Any]) -> list[tuple[str, Any, str]]:
     """(key, value, origin) for every configuration key."""
-    _, origins = load_settings(opts.get("config_file"), isolated=bool(opts.get("isolated")))
-    settings = base_settings(opts)
+    settings, origins = settings_and_origins(opts)
     for option, name in OPTION_FIELDS.items():
         if opts.get(option):
             origins[name] = COMMAND_LINE

@@ -37,8 +37,9 @@ def lock_path(opts: Mapping[str, Any], settings: Settings) -> Path:
     beside the configuration file, else in the working directory."""
     if opts.get("lock"):
         return Path(opts["lock"])
+    from .config import config_directory
     config = config_path(opts)
-    base = Path(os.path.dirname(os.path.abspath(config))) if config else Path.cwd()
+    base = Path(config_directory(config)) if config else Path.cwd()
     configured = settings.get_extra("lock_file")
     if configured:
         return base / configured

@@ -3,6 +3,9 @@ CLI precedence and `cslint config` origins."""
 from __future__ import annotations
 
 import json
+import os
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -11,6 +14,7 @@ from click.testing import CliRunner
 from cslint.cli import main
 from cslint.config import CONFIG_NAMES, ConfigError, load_settings
 from cslint.model import Severity
+from cslint.settings import Settings
 
 BAD_DEPLOY = Path(__file__).resolve().parent.parent / "fixtures" / "integrations" / "precommit" / "deploy.yaml"
 
@@ -178,3 +182,98 @@ def test_file_selection_applies_to_check(tmp_path, monkeypatch):
     result = CliRunner().invoke(main, [str(BAD_DEPLOY)])
     assert "CS402" in result.output and "CS401" not in result.output
     assert "CS401" in CliRunner().invoke(main, ["--isolated", str(BAD_DEPLOY)]).output
+
+
+needs_dev_null = pytest.mark.skipif(not os.path.exists("/dev/null"), reason="no /dev/null")
+needs_fifo = pytest.mark.skipif(not hasattr(os, "mkfifo") or not os.path.isdir("/dev/fd"), reason="no named pipes")
+
+
+@contextmanager
+def fed_fifo(path: Path, text: str):
+    """A named pipe holding `text` for the one reader that opens it. A writer nobody read from is
+    released when the test ends, so a regression fails the test instead of hanging it."""
+    os.mkfifo(path)
+
+    def feed() -> None:
+        with open(path, "w") as fh:  # blocks until a reader opens the pipe
+            fh.write(text)
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    try:
+        yield str(path)
+    finally:
+        if writer.is_alive():
+            release = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+            writer.join(5)
+            os.close(release)
+
+
+@needs_dev_null
+def test_config_dev_null_is_the_defaults(tmp_path, monkeypatch):
+    """`--config /dev/null`, the usual "no configuration", was "configuration file not found": a
+    character device is not a regular file. It reads as an empty file, so the defaults apply and
+    the discovered configuration does not."""
+    (tmp_path / ".cslint.yaml").write_text("select: [CS402]\n")
+    monkeypatch.chdir(tmp_path)
+    settings, origins = load_settings("/dev/null")
+    assert settings == Settings() and set(origins.values()) == {"default"}
+    given = CliRunner().invoke(main, ["--config", "/dev/null", str(BAD_DEPLOY)])
+    isolated = CliRunner().invoke(main, ["--isolated", str(BAD_DEPLOY)])
+    assert given.exit_code == isolated.exit_code == 1 and "error:" not in given.output
+    assert given.output == isolated.output and "CS401" in given.output
+
+
+@needs_fifo
+def test_relative_paths_of_a_device_or_pipe_configuration_are_the_working_directorys(tmp_path, monkeypatch):
+    """A device or pipe has no directory in the project: /dev/cslint.lock (which `cslint pin`
+    would write) and globs anchored under /dev/fd would be nobody's intent."""
+    from cslint.prepare import lock_path
+    monkeypatch.chdir(tmp_path)
+    assert lock_path({"config_file": "/dev/null"}, Settings()) == tmp_path / "cslint.lock"
+    text = 'lock-file: locks/cslint.lock\nper-file-ignores: {"charts/*.yaml": [CS401]}\n'
+    with fed_fifo(tmp_path / "fifo", text) as fifo:
+        settings, _ = load_settings(fifo)
+    assert lock_path({"config_file": fifo}, settings) == tmp_path / "locks" / "cslint.lock"
+    assert settings.per_file_ignores == ((str(tmp_path / "charts" / "*.yaml"), ("CS401",)),)
+
+
+@needs_fifo
+def test_a_named_pipe_given_to_config_is_read_for_its_text(tmp_path):
+    with fed_fifo(tmp_path / "goal", "goal: throughput\n") as fifo:
+        settings, origins = load_settings(fifo)
+    assert settings.goal == "throughput" and origins["goal"] == fifo
+    with fed_fifo(tmp_path / "select", "select: [CS402]\n") as fifo:
+        result = CliRunner().invoke(main, ["--config", fifo, str(BAD_DEPLOY)])
+    assert result.exit_code == 1 and "CS402" in result.output and "CS401" not in result.output
+
+
+@needs_fifo
+def test_cslint_config_reads_a_pipe_once(tmp_path):
+    """`cslint config --config <(…)`: the settings and their origins come from one read; a second
+    read of the pipe finds it empty and would show the defaults labelled with the pipe's name."""
+    read, write = os.pipe()
+    os.write(write, b"goal: throughput\n")
+    os.close(write)
+    try:
+        result = CliRunner().invoke(main, ["config", "--config", f"/dev/fd/{read}", "--output-format", "json"])
+    finally:
+        os.close(read)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["goal"] == {"value": "throughput", "origin": f"/dev/fd/{read}"}
+
+
+def test_a_directory_or_a_missing_file_given_to_config_is_refused(tmp_path):
+    with pytest.raises(ConfigError, match="is a directory, not a configuration file"):
+        load_settings(str(tmp_path))
+    directory = CliRunner().invoke(main, ["--config", str(tmp_path), str(BAD_DEPLOY)])
+    assert directory.exit_code == 2 and "is a directory" in directory.output
+    missing = CliRunner().invoke(main, ["--config", str(tmp_path / "nope.yaml"), str(BAD_DEPLOY)])
+    assert missing.exit_code == 2
+    assert missing.output == f"cslint: error: {tmp_path / 'nope.yaml'}: configuration file not found\n"
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="no /dev/zero")
+def test_an_endless_device_given_to_config_is_refused_not_read_forever(tmp_path):
+    result = CliRunner().invoke(main, ["--config", "/dev/zero", str(BAD_DEPLOY)])
+    assert result.exit_code == 2 and result.output.startswith("cslint: error: /dev/zero: ")
+    assert "larger than" in result.output
