@@ -15,7 +15,7 @@ DIGEST_HEX_DIGITS = {"sha256": 64, "sha512": 128}  # the OCI registered algorith
 _PINNING_DIGEST = re.compile("^(?:" + "|".join(f"{a}:[a-f0-9]{{{n}}}" for a, n in DIGEST_HEX_DIGITS.items()) + ")$")
 _DIGEST = re.compile(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$")
 _TAG = re.compile(r"^[\w][\w.-]{0,127}$")
-_UNUSABLE = re.compile(r"\s|\{\{|\$\{")
+_UNUSABLE = re.compile(r"\s|\{\{|\$")  # blanks, or a template: {{ .Values.x }}, ${X}, $X (no reference has a `$`)
 
 
 class ImageRef(NamedTuple):

@@ -47,8 +47,8 @@ def check(c: Container, settings: Settings) -> Iterator[Violation]:
     ref = parse_image(c.image)
     if ref is not None and ref.is_pinned:
         return
-    if ref is None and ("{{" in c.image or "${" in c.image):
-        return  # a template placeholder, not a reference
+    if ref is None and ("{{" in c.image or "$" in c.image):
+        return  # a template placeholder ({{ .Values.image }}, ${IMAGE}, $IMAGE): no reference has a `$`
     if ref is not None and ref.bad_digest:
         algorithm = ref.digest.partition(":")[0]
         yield Violation(f"image {c.image!r} has a malformed digest: {algorithm} takes "
