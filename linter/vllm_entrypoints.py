@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-__all__ = ["detect_entrypoint", "shell_script_index", "is_vllm_image", "strip_prefixes"]
+__all__ = ["detect_entrypoint", "shell_script_index", "is_vllm_image", "vllm_release", "strip_prefixes"]
 
 # Every entrypoint `detect_entrypoint` recognises names one of these (program `vllm`, module
 # `vllm.entrypoints…` or `huggingfaceserver`), as does every image `is_vllm_image` accepts.
@@ -19,6 +19,7 @@ _SHELLS = frozenset({"sh", "bash", "dash", "ash", "zsh", "ksh"})
 _PYTHON = re.compile(r"^python(\d+(\.\d+)*)?$")
 _VLLM_IMAGE = re.compile(r"(^|/)vllm-(openai|tpu|cpu)([-_.][a-z0-9]+)*$")
 _ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+_RELEASE_TAG = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)(?:[.-]?post\d+)?(?:-cu\d+)?$")  # v0.8.5, v0.10.1.post1, v0.9.0-cu128
 # Words that may precede the real command in a shell segment or an argv.
 _PREFIX_WORDS = frozenset({"exec", "nohup", "time", "then", "do", "else", "{", "!"})
 _PYTHON_OPTS_WITH_ARG = frozenset({"-X", "-W", "-Q"})
@@ -34,6 +35,19 @@ def is_vllm_image(image: Any) -> bool:
     if ":" in last:
         repo = repo[: len(repo) - len(last)] + last.split(":", 1)[0]
     return "vllm/vllm-openai" in repo or bool(_VLLM_IMAGE.search(repo.lower()))
+
+
+def vllm_release(image: Any) -> tuple[int, int, int] | None:
+    """The vLLM release an official image's tag names (`vllm/vllm-openai:v0.8.5` → (0, 8, 5)); None
+    for other images and for tags naming no release (`latest`, `nightly`, a commit, an rc)."""
+    if not is_vllm_image(image):
+        return None
+    repo = image.split("@", 1)[0]
+    last = repo.rsplit("/", 1)[-1]
+    if ":" not in last:
+        return None
+    m = _RELEASE_TAG.match(last.split(":", 1)[1])
+    return (int(m[1]), int(m[2]), int(m[3])) if m else None
 
 
 # -- finding the engine in an argv ----------------------------------------------------------------

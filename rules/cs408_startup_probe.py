@@ -1,7 +1,12 @@
 """## What it does
-Checks that an engine container with liveness or readiness probes also has a startupProbe whose
-budget (`initialDelaySeconds + failureThreshold × periodSeconds`, Kubernetes defaults applied)
-covers the cold-start budget (`startup-budget`, 600 s by default: vLLM's own engine-ready timeout).
+Checks that an engine container's startupProbe, when it has one, allows the cold-start budget
+(`startup-budget`, 600 s by default: vLLM's own engine-ready timeout) before it fails — its
+budget is `initialDelaySeconds + failureThreshold × periodSeconds`, Kubernetes defaults applied —
+and that a container without one has no livenessProbe that fails sooner.
+
+A readinessProbe alone is not reported: its failures take the pod out of the Service's endpoints
+and never restart the container (only liveness and startup probes do). vLLM's Kubernetes guide
+says a low readiness threshold kills the container; Kubernetes' probe semantics say otherwise.
 
 ## Why it matters for cold start
 vLLM's `/health` answers only after weights are loaded, memory is profiled and graphs are
@@ -51,18 +56,20 @@ def check(c: Container, settings: Settings) -> Iterator[Violation]:
         yield Violation(f"startupProbe allows {have}s, below the {budget}s cold-start budget: a slow start is killed — "
                         f"raise failureThreshold to {threshold}", c.at("startupProbe"), fix)
         return
-    probes = [k for k in ("livenessProbe", "readinessProbe") if isinstance(c.data.get(k), dict)]
-    if not probes:
+    liveness = c.data.get("livenessProbe")
+    if not isinstance(liveness, dict):
+        return  # nothing restarts a slow start: a readinessProbe only withholds traffic
+    allows = probe_budget(liveness)
+    if allows >= budget:
         return
     port = _port(c)
     threshold = math.ceil(budget / 10)
     probe = {"httpGet": {"path": "/health", "port": port}, "periodSeconds": 10, "failureThreshold": threshold}
     fix = Fix(Applicability.UNSAFE, (op_add(c.at("startupProbe"), probe),),
               f"Add a startupProbe on /health with a {budget}s budget")
-    liveness = c.data.get("livenessProbe")
-    detail = f" (liveness allows {probe_budget(liveness)}s)" if isinstance(liveness, dict) else ""
-    yield Violation(f"{' and '.join(probes)} but no startupProbe{detail}: a cold start longer than that is "
-                    f"killed — add a startupProbe with a ≥ {budget}s budget", c.at(probes[0]), fix)
+    yield Violation(f"livenessProbe but no startupProbe: liveness fails a start still loading after {allows}s "
+                    f"and the container is restarted — add a startupProbe with a ≥ {budget}s budget",
+                    c.at("livenessProbe"), fix)
 
 
 def _port(c: Container) -> object:

@@ -12,7 +12,7 @@ spec:
     spec:
       containers:
         - name: vllm
-          image: vllm/vllm-openai:v0.9.0
+          image: vllm/vllm-openai:v0.14.0
           imagePullPolicy: Always
           args: ["--model", "meta-llama/Llama-3.1-8B-Instruct"]
           resources: {limits: {nvidia.com/gpu: 1}}

@@ -31,7 +31,7 @@ spec:
     spec:
       containers:
       - name: vllm
-        image: vllm/vllm-openai:v0.8.5
+        image: vllm/vllm-openai:v0.13.5
         args: ["--model", "meta-llama/Llama-3.1-8B-Instruct"]
         resources: {{limits: {{nvidia.com/gpu: 1}}}}
 """

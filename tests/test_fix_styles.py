@@ -46,7 +46,7 @@ def template(step: int, indent_seq: bool, quote: str, nccl_quote: str) -> str:
     put(3, "labels: {app: vllm}")
     put(2, "spec:")
     put(3, "containers:")
-    item(3, "name: vllm   # engine", ["image: vllm/vllm-openai:v0.6.3",
+    item(3, "name: vllm   # engine", ["image: vllm/vllm-openai:v0.12.3",
                                      f'command: ["sh", "-c", "{SHELL}"]', "env:"])
     dash_env = len(lines[-1]) - len("env:") + (step if indent_seq else 0)
     lines.append(" " * dash_env + "- name: HF_HOME")
@@ -103,7 +103,7 @@ spec:
   volumes:  # none yet
   containers:
   - name: vllm
-    image: vllm/vllm-openai:v0.6.0
+    image: vllm/vllm-openai:v0.12.0
     args: [--model, m/m]
     volumeMounts:
     env:"""
@@ -119,7 +119,7 @@ spec:
     spec:
       containers:
       - name: vllm
-        image: vllm/vllm-openai:v0.6.0
+        image: vllm/vllm-openai:v0.12.0
         args: ["--model", "m/m"]
 """
 

@@ -33,7 +33,7 @@ WORKLOADS = {  # kind → (apiVersion, where the pod template sits)
 WRONG = st.one_of(st.none(), st.integers(), st.floats(allow_nan=False), st.booleans(), st.text(max_size=5),
                   st.lists(st.integers(), max_size=2), st.dictionaries(st.text(max_size=3), st.integers(), max_size=2))
 NAMES = st.sampled_from(["vllm", "app", "sidecar", "main", "worker"])
-IMAGES = st.sampled_from(["vllm/vllm-openai:v0.9.0", "vllm/vllm-openai:latest", "nginx", "busybox:1.36",
+IMAGES = st.sampled_from(["vllm/vllm-openai:v0.14.0", "vllm/vllm-openai:latest", "nginx", "busybox:1.36",
                           "lmsysorg/sglang:latest", "ghcr.io/x/y@sha256:" + "a" * 64, ""])
 ARGS = st.lists(st.sampled_from(["--model", "meta-llama/Llama-3.1-8B", "--gpu-memory-utilization", "0.95",
                                  "--enforce-eager", "--tensor-parallel-size=2", "--load-format", "runai_streamer",

@@ -137,11 +137,11 @@ def test_duplicate_keys_are_cs000_at_the_second_key(tmp_path):
 
 
 def test_merge_keys_are_expanded_like_pyyaml(tmp_path):
-    text = ("base: &base {image: 'vllm/vllm-openai:v0.9.0', name: a}\n"
+    text = ("base: &base {image: 'vllm/vllm-openai:v0.14.0', name: a}\n"
             "merged:\n  <<: *base\n  name: b\n")
     docs = list(parse_documents("m.yaml", text))
     assert docs[0].error is None
-    assert docs[0].data["merged"] == {"image": "vllm/vllm-openai:v0.9.0", "name": "b"}
+    assert docs[0].data["merged"] == {"image": "vllm/vllm-openai:v0.14.0", "name": "b"}
 
 
 @pytest.mark.parametrize("value", ["!!bool maybe", "!!timestamp nope", '!!int ""', '!!float ""', "!!int x",
@@ -507,7 +507,7 @@ spec:
     spec:
       containers:
       - name: vllm
-        image: vllm/vllm-openai:v0.9.0
+        image: vllm/vllm-openai:v0.14.0
         args: [--model, /models/m]
         resources: {limits: {nvidia.com/gpu: 1}}
 ---

@@ -113,7 +113,7 @@ spec:
     spec:
       containers:
         - name: vllm
-          image: vllm/vllm-openai:v0.9.0
+          image: vllm/vllm-openai:v0.14.0
           args: ["--model", "m", *l7]
           env: *l7
           resources: {limits: {nvidia.com/gpu: 1}}
@@ -339,7 +339,7 @@ spec:
     spec:
       containers:
         - name: vllm
-          image: vllm/vllm-openai:v0.9.0
+          image: vllm/vllm-openai:v0.14.0
           imagePullPolicy: Always
           args: ["--model", "meta-llama/Llama-3.1-8B"]
           resources: &res
@@ -398,7 +398,7 @@ def test_fixes_through_merge_keys_keep_the_data_or_refuse(tmp_path):
 
 
 POD_HEAD = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n"
-ENGINE = '    image: vllm/vllm-openai:v0.6.0\n    args: ["--model", "m/m"]\n'
+ENGINE = '    image: vllm/vllm-openai:v0.12.0\n    args: ["--model", "m/m"]\n'
 SHARED_BY_ALIAS = {
     "merged-base": (POD_HEAD + '  - &base {name: sidecar, image: busybox:1.36, env: [{name: A, value: "1"}]}\n'
                     "  - <<: *base\n    name: vllm\n" + ENGINE, "CS402"),
@@ -415,7 +415,7 @@ spec:
       spec:
         containers:
         - name: vllm
-          image: vllm/vllm-openai:v0.6.0
+          image: vllm/vllm-openai:v0.12.0
           args: ["--model", "m/m"]
           env: &env
           - {name: A, value: "1"}
@@ -423,7 +423,7 @@ spec:
       spec:
         containers:
         - name: vllm
-          image: vllm/vllm-openai:v0.6.0
+          image: vllm/vllm-openai:v0.12.0
           args: ["--model", "m/m"]
           env: *env
 """, "CS402"),
@@ -539,7 +539,7 @@ def test_a_workload_on_one_very_long_line_lints_and_fixes(tmp_path):
     text = ('{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "vllm", "annotations": '
             f'{{"pad": "{pad}"}}}}, "spec": {{"selector": {{"matchLabels": {{"app": "vllm"}}}}, "template": '
             '{"metadata": {"labels": {"app": "vllm"}}, "spec": {"containers": [{"name": "vllm", '
-            '"image": "vllm/vllm-openai:v0.9.0", "imagePullPolicy": "Always", '
+            '"image": "vllm/vllm-openai:v0.14.0", "imagePullPolicy": "Always", '
             '"args": ["--model", "meta-llama/Llama-3.1-8B"], "resources": {"limits": {"nvidia.com/gpu": 1}}}]}}}}\n')
     f = tmp_path / "long.yaml"
     f.write_text(text)
@@ -582,7 +582,7 @@ WRONG = st.one_of(st.none(), st.integers(), st.floats(allow_nan=False, allow_inf
                   st.dictionaries(st.text(max_size=3), st.integers(), max_size=2))
 CONTAINER = st.fixed_dictionaries({
     "name": st.sampled_from(["vllm", "sidecar", "main"]),
-    "image": st.sampled_from(["vllm/vllm-openai:v0.9.0", "vllm/vllm-openai:latest", "nginx", "lmsysorg/sglang:latest",
+    "image": st.sampled_from(["vllm/vllm-openai:v0.14.0", "vllm/vllm-openai:latest", "nginx", "lmsysorg/sglang:latest",
                               "ghcr.io/x/y@sha256:" + "a" * 64])}, optional={
     "command": st.sampled_from([["vllm", "serve"], ["python3", "-m", "vllm.entrypoints.openai.api_server"],
                                 ["sh", "-c", "vllm serve m --hf-token hf_zz1234567 --port 8000"]]),
@@ -668,7 +668,7 @@ def any_kind(draw, wrong_types: bool = True) -> dict:
 @pytest.mark.parametrize("entry", KINDS, ids=lambda e: f"{e[0]}:{'.'.join(e[2])}")
 def test_the_generator_reaches_the_containers_of_every_kind(entry):
     """Without this, a strategy could build documents the workload model never looks into."""
-    doc = build(entry, [{"name": "vllm", "image": "vllm/vllm-openai:v0.9.0", "args": ["--model", "m"]}], [])
+    doc = build(entry, [{"name": "vllm", "image": "vllm/vllm-openai:v0.14.0", "args": ["--model", "m"]}], [])
     objs = list(iter_objects(doc))
     names = [c.name for o in objs for t in o.templates for c in t.containers]
     assert names and set(names) <= {"vllm-0", "kserve-container"}, (entry, names)

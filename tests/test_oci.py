@@ -515,7 +515,7 @@ def test_unit_docker_hub_credentials_and_identity_token(tmp_path, monkeypatch):
                                             "Docker-Content-Digest": "sha256:" + "2" * 64})
 
     with oci.RegistryClient(transport=httpx.MockTransport(handler)) as c:
-        assert c.resolve("vllm/vllm-openai:v0.6.0").repository == "vllm/vllm-openai"
+        assert c.resolve("vllm/vllm-openai:v0.12.0").repository == "vllm/vllm-openai"
     (method, form), = posts
     assert method == "POST" and form["grant_type"] == "refresh_token" and form["refresh_token"] == "refresh-xyz"
     assert form["service"] == "registry.docker.io"
@@ -640,29 +640,29 @@ def test_unit_canonical_reference():
 
 
 def test_unit_lockfile_deterministic_and_atomic(tmp_path):
-    res = oci.Resolved("vllm/vllm-openai:v0.6.0", "sha256:" + "9" * 64, oci.OCI_INDEX,
+    res = oci.Resolved("vllm/vllm-openai:v0.12.0", "sha256:" + "9" * 64, oci.OCI_INDEX,
                        (("linux/arm64", "sha256:" + "8" * 64), ("linux/amd64", "sha256:" + "7" * 64)), True)
     lock = LockFile()
     lock.record("quay.io/z/z:1", LockEntry("sha256:" + "1" * 64, "2025-01-01T00:00:00Z"))
     lock.record(res.reference, res, resolved_at="2025-01-02T00:00:00Z")
     text = lock.dumps()
     data = json.loads(text)
-    assert list(data["images"]) == ["docker.io/vllm/vllm-openai:v0.6.0", "quay.io/z/z:1"]
-    assert list(data["images"]["docker.io/vllm/vllm-openai:v0.6.0"]["platforms"]) == ["linux/amd64", "linux/arm64"]
-    assert data["images"]["docker.io/vllm/vllm-openai:v0.6.0"]["index_digest"] == res.digest
+    assert list(data["images"]) == ["docker.io/vllm/vllm-openai:v0.12.0", "quay.io/z/z:1"]
+    assert list(data["images"]["docker.io/vllm/vllm-openai:v0.12.0"]["platforms"]) == ["linux/amd64", "linux/arm64"]
+    assert data["images"]["docker.io/vllm/vllm-openai:v0.12.0"]["index_digest"] == res.digest
     assert "index_digest" not in data["images"]["quay.io/z/z:1"]
     path = tmp_path / "sub" / "cslint.lock"
     path.parent.mkdir()
     lock.save(path)
     assert path.read_text() == text and sorted(os.listdir(path.parent)) == ["cslint.lock"]
     again = LockFile.load(path)
-    assert again.dumps() == text and len(again) == 2 and "docker.io/vllm/vllm-openai:v0.6.0" in again
-    assert again.lookup("vllm/vllm-openai:v0.6.0").platform_digest("linux/amd64") == "sha256:" + "7" * 64
+    assert again.dumps() == text and len(again) == 2 and "docker.io/vllm/vllm-openai:v0.12.0" in again
+    assert again.lookup("vllm/vllm-openai:v0.12.0").platform_digest("linux/amd64") == "sha256:" + "7" * 64
     # a changed digest updates resolved_at
     moved = oci.Resolved(res.reference, "sha256:" + "6" * 64, oci.OCI_MANIFEST, (), False)
     entry = again.record(res.reference, moved)
     assert entry.resolved_at != "2025-01-02T00:00:00Z" and entry.index_digest is None
-    assert again.remove("docker.io/vllm/vllm-openai:v0.6.0") and not again.remove("nope:1")
+    assert again.remove("docker.io/vllm/vllm-openai:v0.12.0") and not again.remove("nope:1")
 
 
 def test_unit_lockfile_errors(tmp_path):

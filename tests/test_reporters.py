@@ -132,7 +132,7 @@ def test_junit_is_well_formed_with_control_characters_in_names_and_paths():
     """XML 1.0 cannot carry a control character even escaped: an object named `\\x08` (found by
     the hardening property) made the whole report unparseable. They are written as `\\xNN`."""
     pod = ("apiVersion: v1\nkind: Pod\nmetadata: {name: \"a\\bb\", namespace: ns}\n"
-           "spec: {containers: [{name: vllm, image: vllm/vllm-openai:v0.9.0}]}\n")
+           "spec: {containers: [{name: vllm, image: vllm/vllm-openai:v0.14.0}]}\n")
     results = results_for(SourceText("dir\x01/pod.yaml", pod))
     root = ET.fromstring(render("junit", results))
     suite = root.find("testsuite")

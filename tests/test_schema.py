@@ -35,7 +35,7 @@ DEPLOYMENT = """\
         spec:
           containers:
             - name: vllm
-              image: vllm/vllm-openai:v0.8.5
+              image: vllm/vllm-openai:v0.13.5
               args: ["--model", "meta-llama/Llama-3.1-8B-Instruct"]
               ports: [{containerPort: 8000}]
               resources:
@@ -114,7 +114,7 @@ VALID_OTHER_KINDS = {
         kind: Pod
         metadata: {name: vllm}
         spec:
-          containers: [{name: vllm, image: vllm/vllm-openai:v0.8.5}]
+          containers: [{name: vllm, image: vllm/vllm-openai:v0.13.5}]
     """,
 }
 
@@ -341,7 +341,7 @@ POD_WITH_ONE_ERROR_OF_EACH_KIND = """\
     spec:
       restartPolicy: 5                        # 5 is not of type 'string'
       containers:
-        - image: vllm/vllm-openai:v0.8.5      # 'name' is a required property
+        - image: vllm/vllm-openai:v0.13.5      # 'name' is a required property
           ports: [{containerPort: http}]      # 'http' is not of type 'integer'
           resources:
             limits: {cpu: [1]}                # [1] is not valid under any of the given schemas

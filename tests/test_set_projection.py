@@ -36,7 +36,7 @@ spec:
     spec:
       containers:
         - name: vllm
-          image: vllm/vllm-openai:v0.6.3
+          image: vllm/vllm-openai:v0.12.3
           args: ["--model", "m"]
           resources: {limits: {nvidia.com/gpu: 1}}
 ---

@@ -113,7 +113,7 @@ def test_cs900_fix_removes_a_wholly_unused_annotation_and_comment():
 def test_cs900_fix_removes_the_words_after_the_directive_with_it(comment, kept):
     """Words after `]` without `--` belong to the directive's comment and go with it (up to a
     later `# comment`); removing only the directive made them part of the image value."""
-    line = "    image: vllm/vllm-openai:v0.6.0"
+    line = "    image: vllm/vllm-openai:v0.12.0"
     text = ("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: vllm\n"
             f"{line}{comment}\n    args: [--model, m/m]\n")
     outcome = fix_text("p.yaml", text, Linter(Settings(select=SELECT)), Applicability.SAFE)
@@ -164,7 +164,7 @@ def test_an_unused_directive_in_a_file_without_findings_is_reported():
     """Directives were read only in files that had findings: with `--select CS202,CS900` a stale
     `ignore[CS202]` in an otherwise clean file went unreported."""
     text = ("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: vllm\n"
-            "    image: vllm/vllm-openai:v0.6.0  # cslint: ignore[CS202]\n    args: [\"--model\", \"m/m\"]\n")
+            "    image: vllm/vllm-openai:v0.12.0  # cslint: ignore[CS202]\n    args: [\"--model\", \"m/m\"]\n")
     found = Linter(Settings(select=("CS202", "CS900"))).lint_sources([SourceText("p.yaml", text)])[0].findings
     assert [(f.code, f.position.line) for f in found] == [("CS900", 7)]
 
