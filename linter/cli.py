@@ -155,7 +155,9 @@ CHECK_OPTIONS = [
     click.option("--output-format", "output_format", default=None,
                  help="text (default), json, sarif, github, junit or markdown."),
     click.option("-o", "--output-file", "output_file", type=click.Path(dir_okay=False), default=None,
-                 help="Write the report to FILE instead of standard output."),
+                 help="Write the report to FILE instead of standard output. FILE is replaced atomically once the "
+                      "report is complete; what cannot be replaced (a pipe, a device, another user's file) "
+                      "is written in place."),
     click.option("--select", default=None, help="Codes or prefixes to check (e.g. CS4,CS201)."),
     click.option("--ignore", default=None, help="Codes or prefixes to skip."),
     click.option("--extend-select", default=None, help="Codes or prefixes to check on top of --select."),

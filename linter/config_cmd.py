@@ -75,10 +75,9 @@ def config_cmd(**opts: Any) -> None:
     if not path:
         click.echo(text, nl=False)
         return
-    from .runner import UsageError, open_output, write_report  # -o FILE, as `cslint check` writes it
+    from .runner import UsageError, write_report  # -o FILE, as `cslint check` writes it
     try:
-        out = open_output(path)
-        write_report(out, path, lambda: out.write(text))
+        write_report(path, lambda out: out.write(text))
     except UsageError as exc:
         click.echo(f"cslint: error: {exc}", err=True)
         sys.exit(EXIT_ERROR)

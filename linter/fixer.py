@@ -9,13 +9,14 @@ from __future__ import annotations
 import copy
 import os
 import stat
-import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Callable
 
 import jsonpatch
 
+from .atomicwrite import Replacement
 from .documents import Document, parse_documents, split_pointer
 from .engine import FileResult, Linter
 from .model import Applicability, Finding
@@ -332,20 +333,8 @@ def write_atomic(path: str, text: str, expected_original: str, bom: bool = False
     if not os.access(path, os.W_OK) or not mode & 0o222:  # root ignores the bits
         raise PermissionError(13, "file is read-only", path)
     data = (b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8")
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".cslint-", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode & 0o7777)
-        _still_as_read(path, original)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with Replacement(path, stat.S_IMODE(mode), check=partial(_still_as_read, path, original)) as fh:
+        fh.write(data)
 
 
 def _still_as_read(path: str, original: bytes) -> None:

@@ -226,30 +226,11 @@ class LockFile:
                 return p
         except (OSError, UnicodeDecodeError):
             pass
-        directory = p.parent if str(p.parent) else Path(".")
+        from .atomicwrite import Replacement  # only when writing: a lint run reads the lock file at most
         try:
             mode = p.stat().st_mode & 0o7777 if p.exists() else None
-            import tempfile  # only when writing: a lint run reads the lock file at most
-
-            fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=directory)
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-                    fh.write(text)
-                    fh.flush()
-                    os.fsync(fh.fileno())
-                if mode is not None:
-                    os.chmod(tmp, mode)
-                else:
-                    umask = os.umask(0)
-                    os.umask(umask)
-                    os.chmod(tmp, 0o666 & ~umask)
-                os.replace(tmp, p)
-            except BaseException:
-                try:
-                    os.unlink(tmp)
-                except OSError:
-                    pass
-                raise
+            with Replacement(str(p), mode, encoding="utf-8", newline="\n") as fh:
+                fh.write(text)
         except OSError as exc:
             raise LockFileError(f"{p}: cannot write lock file: {exc.strerror or exc}") from None
         self.path = p

@@ -5,7 +5,7 @@ import os
 import stat
 import sys
 from functools import partial
-from typing import TYPE_CHECKING, Any, Callable, TextIO
+from typing import TYPE_CHECKING, Any, Callable, ContextManager, TextIO
 
 import click
 
@@ -89,37 +89,33 @@ def _lint_fix_report(linter: Linter, sources: list[SourceText | PendingSource], 
         results, write_errors, changed = _fix(results, linter, opts)
     # `cslint --fix -` is a filter: stdout carries the fixed text, so the report goes to stderr
     filtering = opts.get("fix") and not opts.get("diff") and "-" in paths and not opts.get("output_file")
-    out = sys.stderr if filtering else open_output(opts.get("output_file"))
     if not opts.get("diff") or fmt != "text" or not fixing:
-        write_report(out, opts.get("output_file") if out not in (sys.stdout, sys.stderr) else None,
-                      partial(report, fmt, results, settings, out, show_source=opts.get("show_source"),
-                              statistics=opts.get("statistics")))
-    elif out not in (sys.stdout, sys.stderr):
-        out.close()
+        write = partial(report, fmt, results, settings, show_source=opts.get("show_source"),
+                        statistics=opts.get("statistics"))
+        write_report(opts.get("output_file"), write, sys.stderr if filtering else None)
+    elif opts.get("output_file"):  # the diff is the output; FILE is written empty, as it always was
+        write_report(opts["output_file"], lambda out: None)
     return results, write_errors, changed
 
 
-def write_report(out: TextIO, path: str | None, write: Callable[[], None]) -> None:
-    """Write the report and flush it here, where a refused write (a full disk, a file size limit)
-    is one clear error and exit 2 — not a crash, and not a truncated report that exits 0 because
-    the interpreter's last flush failed unnoticed. A partial `--output-file` is removed: CI must
-    not read half a SARIF as the whole. A reader that left (`| head`) is not an error here."""
+def write_report(path: str | None, write: Callable[[TextIO], None], stream: TextIO | None = None) -> None:
+    """Write the report to `path` (-o FILE) or else `stream` (standard output), and flush it
+    here, where a refused write (a full disk, a file size limit) is one clear error and exit 2 —
+    not a crash, and not a truncated report that exits 0 because the interpreter's last flush
+    failed unnoticed. A report file becomes FILE only once whole (see `open_output`): a run that
+    fails midway leaves the previous report as it was, and CI never reads half a SARIF as the
+    whole. A reader that left (`| head`) is not an error here."""
+    out = stream or sys.stdout
     try:
-        try:
-            write()
+        if path is None:
+            write(out)
             out.flush()
-        finally:
-            if path is not None:
-                out.close()
+            return
+        with open_output(path) as out:
+            write(out)
     except BrokenPipeError:
         raise
     except OSError as exc:
-        if path is not None:
-            try:
-                if stat.S_ISREG(os.lstat(path).st_mode):  # never a device (/dev/full), a FIFO or a link
-                    os.unlink(path)
-            except OSError:
-                pass
         where = path or ("standard error" if out is sys.stderr else "standard output")
         raise UsageError(f"cannot write the report to {where}: {exc.strerror or exc}") from None
 
@@ -164,13 +160,53 @@ def _read(path: str, opts: dict[str, Any], max_bytes: int) -> SourceText | Pendi
     return pending_source(path, max_bytes)  # read when linted; an unreadable path fails now
 
 
-def open_output(path: str | None) -> TextIO:
-    if not path:
-        return sys.stdout
+def open_output(path: str) -> ContextManager[TextIO]:
+    """FILE, to write a report to. A regular file (or a new one) is replaced: the report is written
+    to a temporary file beside it, which becomes FILE when the block ends and is removed if it
+    raises; an existing file keeps its mode, a new one gets open()'s. What cannot be replaced is
+    written in place, as open(FILE, "w") would (see `_replaceable`)."""
     try:
-        return open(path, "w", encoding="utf-8")
+        try:
+            st: os.stat_result | None = os.stat(path)
+        except FileNotFoundError:
+            st = None
+        if not _replaceable(path, st):
+            return open(path, "w", encoding="utf-8")
+        if st is not None:
+            os.close(os.open(path, os.O_WRONLY))  # refused as open() would refuse it: a read-only file
+        from .atomicwrite import Replacement
+        try:
+            return Replacement(os.path.realpath(path), None if st is None else stat.S_IMODE(st.st_mode),
+                               encoding="utf-8")
+        except PermissionError:
+            if st is None:
+                raise
+            return open(path, "w", encoding="utf-8")  # a writable file in a directory that is not
     except OSError as exc:
         raise UsageError(f"cannot write {path}: {exc.strerror}") from None
+
+
+def _replaceable(path: str, st: os.stat_result | None) -> bool:
+    """Not a FIFO or a device, not a stream (`/dev/stdout` is a regular file when standard output
+    is redirected to one) and not a file someone else owns: the replacement would be ours, and a
+    sticky /tmp refuses the rename."""
+    if st is not None and (not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid()):
+        return False
+    return not _through_proc(path)
+
+
+def _through_proc(path: str) -> bool:
+    """Whether `path`, or a link it passes through, lands in /proc: /dev/stdout and /dev/fd/N
+    name this process's descriptors, whatever file is behind them."""
+    p = os.path.abspath(path)
+    for _ in range(40):  # the kernel's limit on links followed
+        p = os.path.join(os.path.realpath(os.path.dirname(p)), os.path.basename(p))
+        if p.startswith("/proc/"):
+            return True
+        if not os.path.islink(p):
+            return False
+        p = os.path.join(os.path.dirname(p), os.readlink(p))
+    return False  # a loop: opening the path says so
 
 
 def _fix(results: list[FileResult], linter: Linter, opts: dict[str, Any]) -> tuple[list[FileResult], int, bool]:

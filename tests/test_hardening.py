@@ -649,6 +649,106 @@ def test_every_command_whose_output_the_disk_refuses_says_so_once(tmp_path, comm
     assert (done.returncode, done.stderr) == (2, "cslint: error: cannot write to standard output: File too large\n")
 
 
+# --- -o FILE is replaced whole or not at all ------------------------------------------------------
+
+PREVIOUS_REPORT = b'{"a previous": "good report"}\n'
+
+
+def _half_a_report_then(exc: BaseException):
+    """A reporter that writes (and flushes) the first half of the real report, then fails."""
+    from cslint.reporters import report
+
+    def half_then_fail(fmt, results, settings, out, **options):
+        import io
+        whole = io.StringIO()
+        report(fmt, results, settings, whole, **options)
+        out.write(whole.getvalue()[:len(whole.getvalue()) // 2])
+        out.flush()
+        raise exc
+    return half_then_fail
+
+
+@pytest.mark.parametrize("failure", [RuntimeError("a reporter bug"), OSError(28, "No space left on device"),
+                                     KeyboardInterrupt()], ids=["internal error", "write error", "interrupt"])
+def test_a_report_that_fails_midway_leaves_the_previous_report_file_as_it_was(tmp_path, monkeypatch, failure):
+    """`-o FILE` was opened with open(FILE, "w"): a run that failed while writing the report left
+    FILE truncated to half a report, and the previous good one was gone. The report is written
+    beside FILE and renamed onto it only once whole; a failure removes the temporary file."""
+    import cslint.runner
+    report = tmp_path / "report.json"
+    report.write_bytes(PREVIOUS_REPORT)
+    monkeypatch.setattr(cslint.runner, "report", _half_a_report_then(failure))
+    args = ["--output-format", "json", "-o", str(report), str(ROOT / "examples" / "vllm-deployment.yaml")]
+    result = cli(*args)
+    assert (result.exit_code, result.stderr) == {
+        RuntimeError: (2, "cslint: internal error: RuntimeError: a reporter bug\n"),
+        OSError: (2, f"cslint: error: cannot write the report to {report}: No space left on device\n"),
+        KeyboardInterrupt: (1, "\nAborted!\n"),  # click's own answer to Ctrl-C
+    }[type(failure)]
+    assert report.read_bytes() == PREVIOUS_REPORT
+    assert os.listdir(tmp_path) == ["report.json"]
+
+
+def test_a_report_file_the_disk_refuses_leaves_the_previous_one(tmp_path):
+    """A full disk (RLIMIT_FSIZE in a child) midway through the report: one error line, exit 2,
+    the previous report untouched and no temporary file left."""
+    report = tmp_path / "cslint.sarif"
+    report.write_bytes(PREVIOUS_REPORT)
+    done = run_limited(1000, "--output-format", "sarif", "-o", str(report), str(FIXTURES))
+    assert done.returncode == 2
+    assert done.stderr == f"cslint: error: cannot write the report to {report}: File too large\n"
+    assert report.read_bytes() == PREVIOUS_REPORT and os.listdir(tmp_path) == ["cslint.sarif"]
+
+
+def test_a_report_file_is_replaced_whole_keeping_its_mode_and_its_link(tmp_path):
+    """A finished report replaces the previous one; an existing file keeps its mode (as open()'s
+    truncation kept it), and a link to the report file stays a link: its target is replaced."""
+    manifest = str(ROOT / "examples" / "vllm-deployment.yaml")
+    expected = cli("--output-format", "json", manifest).stdout_bytes
+    report = tmp_path / "report.json"
+    report.write_bytes(PREVIOUS_REPORT)
+    report.chmod(0o640)
+    link = tmp_path / "latest.json"
+    link.symlink_to(report.name)
+    for target in (report, link):
+        report.write_bytes(PREVIOUS_REPORT)
+        result = cli("--output-format", "json", "-o", str(target), manifest)
+        assert result.exit_code == 1 and result.stdout == ""
+        assert report.read_bytes() == expected and stat.S_IMODE(report.stat().st_mode) == 0o640
+        assert link.is_symlink() and sorted(os.listdir(tmp_path)) == ["latest.json", "report.json"]
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+def test_a_new_report_file_gets_the_mode_open_would_give_it(tmp_path, umask):
+    """The temporary file behind the replacement is created 0600: the report is given what
+    open(FILE, "w") gives a new file under the umask, not that."""
+    old = os.umask(umask)
+    try:
+        with open(tmp_path / "plain", "w"):
+            pass
+        result = cli("--output-format", "json", "-o", str(tmp_path / "report.json"), str(ROOT / "examples"))
+    finally:
+        os.umask(old)
+    assert result.exit_code == 1
+    assert stat.S_IMODE((tmp_path / "report.json").stat().st_mode) == stat.S_IMODE((tmp_path / "plain").stat().st_mode)
+
+
+def test_a_report_to_a_device_or_a_stream_is_written_in_place(tmp_path):
+    """What cannot be replaced is written as before: /dev/null stays the device, and /dev/stdout
+    redirected to a file writes into that file (the one the shell opened), not a file replacing it."""
+    manifest = str(ROOT / "examples" / "vllm-deployment.yaml")
+    assert cli("-o", "/dev/null", manifest).exit_code == 1 and stat.S_ISCHR(os.stat("/dev/null").st_mode)
+    expected = cli("--output-format", "json", manifest).stdout_bytes
+    target = tmp_path / "out.json"
+    with open(target, "w") as fh:
+        inode = os.fstat(fh.fileno()).st_ino
+        done = subprocess.run([sys.executable, "-m", "cslint", "--output-format", "json", "-o", "/dev/stdout", manifest],
+                              stdout=fh, stderr=subprocess.PIPE, text=True, timeout=120)
+    assert done.returncode == 1 and done.stderr == ""
+    assert target.stat().st_ino == inode and target.read_bytes() == expected
+    assert os.listdir(tmp_path) == ["out.json"]
+
+
 def test_docs_the_disk_refuses_is_one_error_and_no_half_page(tmp_path):
     out = tmp_path / "rules.md"
     done = run_limited(1000, "docs", "--output", str(out))

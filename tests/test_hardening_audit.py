@@ -886,6 +886,48 @@ def test_read_only_directory_for_a_real_user_is_not_written(shared_dir):
     assert f.read_text() == FIXABLE and not list(sub.glob(".cslint-*"))
 
 
+def _report_target(shared_dir: Path, name: str, mode: int, directory_mode: int | None = None) -> tuple[Path, Path]:
+    """A manifest to lint and an existing report file `name` (the unprivileged user's)."""
+    manifest = shared_dir / "m.yaml"
+    manifest.write_text(FIXABLE)
+    _own(manifest, 0o644)
+    report = shared_dir / name
+    report.parent.mkdir(exist_ok=True)
+    report.write_text("previous\n")
+    _own(report, mode)
+    if directory_mode is not None:
+        _own(report.parent, directory_mode)
+    return manifest, report
+
+
+def test_a_read_only_report_file_for_a_real_user_is_not_replaced(shared_dir):
+    """`-o FILE` replaces FILE with a rename its directory allows: a read-only FILE is still
+    refused, as open(FILE, "w") refused it, and left as it was."""
+    manifest, report = _report_target(shared_dir, "ro.json", 0o444)
+    code, output = as_unprivileged(["-o", str(report), str(manifest)])
+    assert code == 2 and _one_error_line(output) == f"cslint: error: cannot write {report}: Permission denied"
+    assert report.read_text() == "previous\n" and sorted(os.listdir(shared_dir)) == ["m.yaml", "ro.json"]
+
+
+def test_a_writable_report_file_in_a_read_only_directory_is_written_in_place(shared_dir):
+    """No temporary file can go beside it: the report is written into FILE, as before."""
+    manifest, report = _report_target(shared_dir, "ro-dir/report.json", 0o644, directory_mode=0o555)
+    code, output = as_unprivileged(["--output-format", "json", "-o", str(report), str(manifest)])
+    assert code == 1, output
+    assert json.loads(report.read_text())["summary"]["files"] == 1
+    assert os.listdir(report.parent) == ["report.json"]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs a file another user owns")
+def test_a_report_file_another_user_owns_is_written_in_place(shared_dir):
+    """A replacement would be root's file: FILE is written in place and stays its owner's."""
+    manifest, report = _report_target(shared_dir, "theirs.json", 0o644)
+    inode = report.stat().st_ino
+    result = cli("--output-format", "json", "-o", str(report), str(manifest))
+    assert result.exit_code == 1 and json.loads(report.read_text())["summary"]["files"] == 1
+    assert (report.stat().st_ino, report.stat().st_uid) == (inode, NOBODY)
+
+
 def test_symlink_loops_named_on_the_command_line_are_one_clear_error(tmp_path):
     (tmp_path / "a.yaml").symlink_to(tmp_path / "b.yaml")
     (tmp_path / "b.yaml").symlink_to(tmp_path / "a.yaml")
