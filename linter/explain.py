@@ -156,7 +156,8 @@ def markdown_section(results: list) -> str:
 def explain_cold_start(paths: tuple[str, ...], **opts: Any) -> None:
     """Print, per engine workload, what each cold-start lever costs and which are unaddressed.
 
-    Exit 1 when a file does not parse (its workloads are not explained), 2 on a usage error."""
+    Exit 1 when a file does not parse (its workloads are not explained), 2 on a usage error or
+    when a path cannot be read (the other paths are still explained)."""
     from .cli import EXIT_CLEAN, EXIT_ERROR, StdoutError, base_settings
     try:
         code = _explain(list(paths) or ["."], opts, base_settings)
@@ -183,18 +184,20 @@ def _explain(paths: list[str], opts: dict[str, Any], base_settings: Any) -> int:
         settings = base_settings(opts)
         # as `cslint check` reads them: a kustomization directory is rendered, not its YAML read
         sources, errors = read_paths(paths, {}, MAX_FILE_BYTES)
-        if errors:
-            raise errors[0]
     except (SourceError, ValueError) as exc:
         raise _Usage(str(exc)) from None
     except Exception as exc:
         if type(exc).__name__ == "ConfigError":
             raise _Usage(str(exc)) from None
         raise
+    for error in errors:  # as `cslint check`: each path that cannot be read is an error; the others are explained
+        click.echo(f"cslint: error: {error}", err=True)
+    if errors and not sources:
+        return 2
     linter = Linter(settings, keep_data=True)
     results = linter.lint_sources(sources)
-    unreadable = [(r.source.path, f) for r in results for f in r.findings if f.code == "CS000"]
-    for path, f in unreadable:  # not explained: say so, or "no engine workloads" would be a lie
+    unexplained = [(r.source.path, f) for r in results for f in r.findings if f.code == "CS000"]
+    for path, f in unexplained:  # not explained: say so, or "no engine workloads" would be a lie
         where = f"{path}:{f.position.line}:{f.position.column}" if f.position else path
         click.echo(f"cslint: {where}: CS000 {f.message} (not explained)", err=True)
     items = budgets(results, linter.context)
@@ -205,4 +208,4 @@ def _explain(paths: list[str], opts: dict[str, Any], base_settings: Any) -> int:
         render_markdown(items, sys.stdout)
     else:
         render_text(items, sys.stdout)
-    return 1 if unreadable else 0
+    return 2 if errors else 1 if unexplained else 0

@@ -1,6 +1,7 @@
 """`cslint explain-cold-start`: the four levers per engine workload, from the manifest and the findings."""
 import json
 import shutil
+from pathlib import Path
 
 from click.testing import CliRunner
 import pytest
@@ -153,6 +154,24 @@ def test_no_engine_and_bad_paths(tmp_path):
     assert bad.exit_code == 2 and "Traceback" not in bad.output and "missing.yaml" in bad.output
     broken = write(tmp_path, **{"broken.yaml": "a: [1,\n"})
     assert runner.invoke(main, ["explain-cold-start", str(broken)]).exit_code == 1  # not explained: named
+
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "vllm-deployment.yaml"
+
+
+@pytest.mark.parametrize("missing_first", [True, False], ids=["missing first", "missing last"])
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_an_unreadable_path_is_reported_and_the_others_are_still_explained(tmp_path, missing_first, fmt):
+    """The first path that could not be read ended the run: nothing was explained. As `cslint check`
+    does, each unreadable path is one error line, the readable ones are explained, and the exit is 2."""
+    missing = str(tmp_path / "missing.yaml")
+    paths = [missing, str(EXAMPLE)] if missing_first else [str(EXAMPLE), missing]
+    result = CliRunner().invoke(main, ["explain-cold-start", "--isolated", "--output-format", fmt, *paths])
+    assert result.exit_code == 2
+    assert result.stderr == f"cslint: error: {missing}: no such file or directory\n"
+    alone = CliRunner().invoke(main, ["explain-cold-start", "--isolated", "--output-format", fmt, str(EXAMPLE)])
+    assert alone.exit_code == 0 and result.stdout == alone.stdout
+    assert "Deployment/llm/qwen3-8b" in result.stdout and "missing.yaml" not in result.stdout
 
 
 def test_a_file_that_does_not_parse_is_named_and_exits_1(tmp_path):

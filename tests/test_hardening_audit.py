@@ -852,6 +852,18 @@ def test_unreadable_file_for_a_real_user(shared_dir):
     assert code == 2 and "locked.yaml" in _one_error_line(output)
 
 
+def test_explain_cold_start_explains_what_it_can_read_for_a_real_user(shared_dir):
+    """explain-cold-start stopped at a file it was not allowed to read; now it says so, as check
+    does, explains the readable files and exits 2."""
+    locked, ok = shared_dir / "locked.yaml", shared_dir / "ok.yaml"
+    for f, mode in ((locked, 0o000), (ok, 0o644)):
+        f.write_text(FIXABLE)
+        _own(f, mode)
+    code, output = as_unprivileged(["explain-cold-start", "--isolated", str(locked), str(ok)])
+    assert code == 2 and _one_error_line(output) == f"cslint: error: {locked}: cannot read: Permission denied"
+    assert f"Deployment/-/vllm  container vllm  ({ok}:" in output
+
+
 def test_directory_without_permission_for_a_real_user(shared_dir):
     sub = shared_dir / "private"
     sub.mkdir()
