@@ -284,6 +284,9 @@ class Container:
     def is_engine(self) -> bool:
         if self.init:
             return False
+        if self.template.role == "head" and self._ray_head_without_the_accelerators():
+            args = self.engine_args  # only a vLLM command of its own makes such a head an engine
+            return args is not None and args.entrypoint != "image-entrypoint"
         hint = self.template.engine_hint
         if hint == "llmisvc-main":
             return self.name == "main"
@@ -292,6 +295,14 @@ class Container:
             backend = args.get("backend")
             return not (backend and backend.value_text == "huggingface")
         return image_mentions(self.image, ENGINE_IMAGE_WORD) or args is not None
+
+    def _ray_head_without_the_accelerators(self) -> bool:
+        """A KubeRay head that requests no accelerator while a worker group does: Ray places the
+        engine's replicas (actors asking for GPUs or TPUs) on the workers, and the head runs the
+        GCS, the dashboard and the Serve controller, whatever image it shares with them (KubeRay
+        starts `ray start --head` in it, not the image's entrypoint)."""
+        pod = self.template
+        return not pod.accelerators and any(t.accelerators for t in pod.owner.templates if t is not pod)
 
     @cached_property
     def device(self) -> str:
