@@ -3,6 +3,11 @@ Checks that an engine container mounts `/dev/shm` from an `emptyDir` with `mediu
 `sizeLimit` of at least 16Gi (configurable as `shm-min`). A pod with `hostIPC: true` uses the
 host's `/dev/shm` (what vLLM's docs offer as `--ipc=host`) and passes when it mounts none.
 
+The 16Gi floor is NCCL's, so it applies to GPU engines (and to engines whose device the manifest
+does not show). A TPU, CPU or Neuron engine only needs the mount in memory, for vLLM's
+shared-memory broadcast between its workers: it is reported when it mounts none or a disk-backed
+one, never for its size.
+
 A KServe predictor's `model` that mounts nothing at `/dev/shm` gets its ServingRuntime's mount
 and volume (KServe strategic-merges the runtime's `kserve-container` and pod spec into the
 predictor's). When the run holds the runtime that `model.runtime` names, that runtime's
@@ -63,6 +68,7 @@ META = RuleMeta(code="CS401", name="shm-too-small", lever=Lever.RUNTIME, severit
 
 def check(c: Container, settings: Settings) -> Iterator[Violation]:
     want = format_bytes(settings.shm_min)
+    nccl = c.on_gpu  # NCCL's buffers set the size floor; elsewhere vLLM's broadcast needs the mount
     shm = shm_of(c)
     pod = c.template
     if shm is None:
@@ -71,9 +77,9 @@ def check(c: Container, settings: Settings) -> Iterator[Violation]:
         source = pod.model_runtime if c.pointer == pod.at("model") else None
         fix = _mount_fix(c, want, source)
         if source is not None:
-            yield from _from_runtime(c, source, settings, fix)
+            yield from _from_runtime(c, source, settings, fix, nccl)
             return
-        yield Violation(f"no /dev/shm mount: the runtime's 64Mi default stalls NCCL and vLLM workers — mount an "
+        yield Violation(f"no /dev/shm mount: the runtime's 64Mi default stalls {_stalled(nccl)} — mount an "
                         f"emptyDir with medium: Memory and sizeLimit: {want}", c.pointer, fix)
         return
     if shm.volume is None or "emptyDir" not in shm.volume:
@@ -92,10 +98,15 @@ def check(c: Container, settings: Settings) -> Iterator[Violation]:
     if not shm.memory_backed:
         ops += set_key_ops(vol_path, empty, "medium", "Memory")
         problems.append(f"medium is {shm.medium!r}" if shm.medium else "medium is disk")
-    if shm.size_limit is None or shm.size_limit < settings.shm_min:
+    if nccl and (shm.size_limit is None or shm.size_limit < settings.shm_min):
         ops += set_key_ops(vol_path, empty, "sizeLimit", want)
         problems.append(f"sizeLimit is {shm.size_text}" if shm.size_text else "no sizeLimit")
     if not problems:
+        return
+    if not nccl:
+        yield Violation(f"/dev/shm {problems[0]}; vLLM's shared-memory broadcast between workers needs it in "
+                        f"memory — set emptyDir.medium: Memory", vol_path,
+                        Fix(Applicability.SAFE, tuple(ops), "Set the /dev/shm emptyDir to Memory"))
         return
     target = vol_path + ("/sizeLimit" if "sizeLimit" in empty else "")
     yield Violation(f"/dev/shm {' and '.join(problems)}; NCCL needs ≥ {want} in memory — set emptyDir.medium: "
@@ -116,33 +127,44 @@ def _mount_fix(c: Container, want: str, source: "ModelRuntime | None") -> Fix:
     return Fix(Applicability.SAFE, tuple(ops), f"Mount a {want} memory-backed emptyDir at /dev/shm")
 
 
-def _from_runtime(c: Container, source: "ModelRuntime", settings: Settings, fix: Fix) -> Iterator[Violation]:
+def _stalled(nccl: bool) -> str:
+    return "NCCL and vLLM workers" if nccl else "vLLM's shared-memory broadcast between workers"
+
+
+def _from_runtime(c: Container, source: "ModelRuntime", settings: Settings, fix: Fix,
+                  nccl: bool) -> Iterator[Violation]:
     """A predictor's `model` that mounts no /dev/shm gets its runtime's, if the runtime has one."""
     want = format_bytes(settings.shm_min)
     runtime = source.runtime
     if runtime is None:
+        amount = f"{want} or more" if nccl else "an emptyDir"
         yield Violation(f"the predictor mounts no /dev/shm and {source.unresolved}: unless that runtime mounts "
-                        f"{want} or more in memory there, NCCL stalls on the 64Mi default — mount one here",
-                        c.pointer, fix)
+                        f"{amount} in memory there, {'NCCL stalls' if nccl else 'vLLM stalls'} on the 64Mi "
+                        "default — mount one here", c.pointer, fix)
         return
     if runtime.host_ipc:
         return  # the runtime's hostIPC reaches the pod (MergePodSpec): the host's /dev/shm
     if runtime.shm is None:
         yield Violation(f"no /dev/shm mount in the predictor nor in its {source.label}: the 64Mi default stalls "
-                        f"NCCL and vLLM workers — mount an emptyDir with medium: Memory and sizeLimit: {want}",
+                        f"{_stalled(nccl)} — mount an emptyDir with medium: Memory and sizeLimit: {want}",
                         c.pointer, fix)
         return
-    problems = _volume_problems(merged_runtime_volume(runtime.shm, c), settings)
+    problems = _volume_problems(merged_runtime_volume(runtime.shm, c), settings, nccl)
     if problems:
         the = "the " if source.auto_selected else ""
         yield Violation(f"/dev/shm comes from {the}{source.label}'s volume {runtime.shm.volume_name!r}, which "
-                        f"{' and '.join(problems)}; NCCL needs {want} or more in memory — mount an emptyDir with "
+                        f"{' and '.join(problems)}; {_needs(nccl, want)} — mount an emptyDir with "
                         f"medium: Memory and sizeLimit: {want} in the predictor, or fix the runtime",
                         c.pointer, fix)
 
 
-def _volume_problems(volume: dict | None, settings: Settings) -> list[str]:
-    """What keeps a runtime's /dev/shm volume from holding NCCL's and vLLM's buffers."""
+def _needs(nccl: bool, want: str) -> str:
+    return f"NCCL needs {want} or more in memory" if nccl else "vLLM's shared-memory broadcast needs it in memory"
+
+
+def _volume_problems(volume: dict | None, settings: Settings, nccl: bool = True) -> list[str]:
+    """What keeps a runtime's /dev/shm volume from holding NCCL's and vLLM's buffers (only the
+    medium counts off GPUs: the size floor is NCCL's)."""
     if volume is None:
         return ["the runtime does not define"]
     empty = volume.get("emptyDir")
@@ -153,6 +175,8 @@ def _volume_problems(volume: dict | None, settings: Settings) -> list[str]:
         problems.append(f"has medium {empty['medium']!r}" if isinstance(empty.get("medium"), str) and empty["medium"]
                         else "is disk-backed")
     size = parse_quantity(empty.get("sizeLimit"))
+    if not nccl:
+        return problems
     if size is None:
         problems.append("has no sizeLimit")
     elif size < settings.shm_min:

@@ -612,6 +612,19 @@ def test_cs401_judges_the_auto_selected_runtimes_dev_shm():
     assert cs401(in_run(named(runtime_name=None), sized)) == []
 
 
+def test_cs401_on_a_tpu_predictor_judges_the_runtimes_medium_not_its_size():
+    """No NCCL on TPUs: the 16Gi floor is not theirs, a memory-backed mount is."""
+    def tpu(obj: K8sObject) -> K8sObject:
+        obj.data["spec"]["predictor"]["model"]["resources"] = {"limits": {"google.com/tpu": 4}}
+        return obj
+    assert cs401(in_run(tpu(named()), shm_runtime({"emptyDir": {"medium": "Memory"}}))) == []
+    [found] = cs401(in_run(tpu(named()), shm_runtime({"emptyDir": {"sizeLimit": "1Gi"}})))
+    assert found.message.startswith("/dev/shm comes from ServingRuntime vllm's volume 'devshm', which is disk-backed; "
+                                    "vLLM's shared-memory broadcast needs it in memory")
+    [found] = cs401(in_run(tpu(named()), runtime()))
+    assert "stalls vLLM's shared-memory broadcast between workers" in found.message and "NCCL" not in found.message
+
+
 def test_cs401_fix_volume_is_not_merged_into_the_runtimes_volume_of_the_same_name():
     [found] = cs401(in_run(named(), shm_runtime({"hostPath": {"path": "/dev/shm"}}, name="dshm")))
     assert [op["value"][0]["name"] for op in found.fix.operations] == ["dshm-2", "dshm-2"]
