@@ -7,7 +7,10 @@ transformers releases read only `TRANSFORMERS_OFFLINE`, so `HF_HUB_OFFLINE` alon
 ## Why it matters for cold start
 Online, every start asks the Hub for the model's file list and revisions before loading anything
 from a local cache: seconds to minutes per wake, and a hard dependency on the Hub being up and
-not rate-limiting. Note that `HF_HUB_OFFLINE=0` wins over `TRANSFORMERS_OFFLINE=1`.
+not rate-limiting. Note that `HF_HUB_OFFLINE=0` wins over `TRANSFORMERS_OFFLINE=1`. A model
+given as a local directory loads without the Hub; offline mode still keeps anything else named
+by a Hub id (a tokenizer, an adapter) from reaching the network at start, and the message says
+which case it is.
 
 ## Example
 ```yaml
@@ -74,8 +77,13 @@ def check(c: Container, settings: Settings) -> Iterator[Violation]:
     wrong = hub if hub is not None and hub[1] else tf if tf is not None and tf[1] else None
     path = c.at("env", wrong[0], "value") if wrong is not None else env_path
     then = "" if fix is not None else "mount the weights locally (CS102), then "
-    yield Violation(f"{' and '.join(problems)}: every start asks the Hugging Face Hub before loading — "
-                    f'{then}set HF_HUB_OFFLINE: "1" and TRANSFORMERS_OFFLINE: "1"', path, fix)
+    if model_source(c).kind == "local":  # a directory: vLLM reads it without asking the Hub
+        why = ("the model is a local path, so its weights load without the Hub, but anything named by a Hub id "
+               "(a --tokenizer, a LoRA adapter) is still fetched online at start")
+    else:
+        why = "every start asks the Hugging Face Hub before loading"
+    yield Violation(f"{' and '.join(problems)}: {why} — {then}set HF_HUB_OFFLINE: \"1\" and "
+                    f'TRANSFORMERS_OFFLINE: "1"', path, fix)
 
 
 def _fix(c: Container) -> Fix | None:

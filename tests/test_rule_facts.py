@@ -89,3 +89,13 @@ def test_the_alias_set_by_valuefrom_or_envfrom_is_not_guessed_nor_overwritten():
     assert findings(pod('["/models/m"]', value_from), "CS101") == []
     env_from = pod('["/models/m"]', '[{name: HF_HUB_OFFLINE, value: "1"}]') + "      envFrom: [{configMapRef: {name: hf}}]\n"
     assert findings(env_from, "CS101") == []
+
+
+def test_cs101_does_not_claim_a_hub_lookup_for_a_model_given_as_a_local_directory():
+    """A local directory loads without the Hub (a corpus audit found 'every start asks the Hub'
+    on `--model /models/DeepSeek-R1` from a PVC); a Hub id still does ask."""
+    [local] = findings(pod('["--model", "/models/DeepSeek-R1"]'), "CS101")
+    assert "the model is a local path, so its weights load without the Hub" in local.message
+    assert "every start asks" not in local.message and local.fix.applicability == Applicability.SAFE
+    [hub] = findings(pod('["Qwen/Qwen3-8B"]'), "CS101")
+    assert "every start asks the Hugging Face Hub before loading" in hub.message
