@@ -9,7 +9,7 @@ from .model import Lever
 from .registries import registry_location
 from .runtime import memory_limit, pod_shm, probe_budget
 from .warmbuffer import COMPUTE_CLASS_LABEL, AcceleratedEngine, WarmBuffer, node_selector, serves
-from .weights import has_persistent_mount, hub_offline, hf_cache_dirs, model_source, vllm_cache_root
+from .weights import compile_cache, has_persistent_mount, hub_offline, hf_cache_dirs, model_source
 from .workloads import ACCELERATOR_RESOURCES, Container
 
 _SOURCES = {"hub": "the Hugging Face Hub", "local": "a local path", "oci": "an OCI image (modelcar)",
@@ -90,9 +90,9 @@ def _runtime(c: Container) -> list[str]:
     level = _flag(c, "optimization-level")
     facts.append("--enforce-eager (no compile, no CUDA graphs)" if eager is not None else
                  f"-O{level}" if level else "torch.compile and CUDA-graph capture (vLLM default)")
-    root = vllm_cache_root(c)
+    root, what = compile_cache(c)
     kept = "on a persistent volume" if has_persistent_mount(c, root) else "not on a persistent volume"
-    facts.append(f"compile cache {root} is {kept}")
+    facts.append(f"{what} {root} is {kept}")
     return facts
 
 

@@ -136,6 +136,20 @@ def vllm_cache_root(c: Container) -> str:
     return posixpath.join(xdg, "vllm") if xdg else posixpath.join(home_dir(c), ".cache", "vllm")
 
 
+def compile_cache(c: Container) -> tuple[str, str]:
+    """(directory, what it holds) of the compiled artifacts a wake can reuse. On TPU it is XLA's
+    persistent cache, `VLLM_XLA_CACHE_PATH`, which vLLM defaults under the XDG cache root, not
+    under `VLLM_CACHE_ROOT` (envs.py: get_default_cache_root()/vllm/xla_cache); elsewhere the
+    cache root holding torch.compile's artifacts."""
+    if c.device == "tpu":
+        path = c.env_value("VLLM_XLA_CACHE_PATH")
+        if not path:
+            xdg = c.env_value("XDG_CACHE_HOME") or posixpath.join(home_dir(c), ".cache")
+            path = posixpath.join(xdg, "vllm", "xla_cache")
+        return path, "XLA compile cache"
+    return vllm_cache_root(c), "compile cache"
+
+
 def is_persistent(volume: dict | None) -> bool:
     if not isinstance(volume, dict):
         return False

@@ -2,7 +2,9 @@
 Checks that the engine's cache root — `VLLM_CACHE_ROOT`, else `$XDG_CACHE_HOME/vllm`, else
 `$HOME/.cache/vllm` (`/root/.cache/vllm` by default) — is on a writable persistent volume
 (a PersistentVolumeClaim, or NFS/CSI/hostPath storage). An engine run eager (`--enforce-eager`
-or `-O0`) compiles nothing and passes.
+or `-O0`) compiles nothing and passes. On TPU the directory is XLA's persistent cache instead:
+`VLLM_XLA_CACHE_PATH`, else `$XDG_CACHE_HOME/vllm/xla_cache`, else
+`$HOME/.cache/vllm/xla_cache` (vLLM does not put it under `VLLM_CACHE_ROOT`).
 
 ## Why it matters for cold start
 vLLM stores torch.compile and Inductor artifacts there. On the container filesystem or an
@@ -32,7 +34,7 @@ from typing import Iterator
 from cslint.model import Applicability, Fix, FixAvailability, Lever, RuleMeta, Scope, Severity, Violation
 from cslint.patches import add_volume_and_mount_ops, op_replace, unique_volume_name
 from cslint.settings import Settings
-from cslint.weights import vllm_cache_root, volume_source_type
+from cslint.weights import compile_cache, volume_source_type
 from cslint.workloads import Container
 
 META = RuleMeta(code="CS405", name="compile-cache-ephemeral", lever=Lever.RUNTIME, severity=Severity.WARNING,
@@ -44,14 +46,14 @@ WRITABLE_PERSISTENT = ("persistentVolumeClaim", "nfs", "csi", "hostPath")
 def check(c: Container, settings: Settings) -> Iterator[Violation]:
     if c.engine_args is None or c.engine_args.eager:
         return  # eager: nothing is compiled, nothing to keep
-    root = vllm_cache_root(c)
+    root, what_cache = compile_cache(c)
     found = c.mount_covering(root)
     claim = {"claimName": settings.cache_claim}
     if found is None:
         name = unique_volume_name(c.template, "vllm-cache")
         ops = add_volume_and_mount_ops(c, {"name": name, "persistentVolumeClaim": claim},
                                        {"name": name, "mountPath": root})
-        yield Violation(f"compile cache {root} is on the container filesystem: every wake recompiles — mount a "
+        yield Violation(f"{what_cache} {root} is on the container filesystem: every wake recompiles — mount a "
                         f"PersistentVolumeClaim there", c.pointer,
                         Fix(Applicability.UNSAFE, tuple(ops), f"Mount PVC {settings.cache_claim} at {root}"))
         return
@@ -71,5 +73,5 @@ def check(c: Container, settings: Settings) -> Iterator[Violation]:
         fix = Fix(Applicability.UNSAFE, tuple(add_volume_and_mount_ops(
             c, {"name": name, "persistentVolumeClaim": claim}, {"name": name, "mountPath": root})),
             f"Mount PVC {settings.cache_claim} at {root}")
-    yield Violation(f"compile cache {root} is on {what} ({mount['mountPath']}): it is lost on every wake — "
+    yield Violation(f"{what_cache} {root} is on {what} ({mount['mountPath']}): it is lost on every wake — "
                     "use a writable PersistentVolumeClaim", c.at("volumeMounts", index), fix)
