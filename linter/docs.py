@@ -70,13 +70,16 @@ def docs_cmd(output: str, check: bool) -> None:
             click.echo(f"{output} is stale: run `cslint docs`", err=True)
             sys.exit(1)
         return
+    from .cli import UsageError
+    from .runner import open_output  # replaced whole or not at all, as a report file is
     try:
         os.makedirs(os.path.dirname(output) or ".", exist_ok=True)
-        with open(output, "w", encoding="utf-8") as fh:
+        with open_output(output) as fh:
             fh.write(text)
-    except OSError as exc:  # a full disk: no half-written page left behind
-        if os.path.isfile(output):
-            os.unlink(output)
+    except UsageError as exc:
+        click.echo(f"cslint: error: {exc}", err=True)
+        sys.exit(2)
+    except OSError as exc:  # a full disk: the page as it was, no half-written one
         click.echo(f"cslint: error: cannot write {output}: {exc.strerror or exc}", err=True)
         sys.exit(2)
     click.echo(f"wrote {output}", err=True)
