@@ -296,6 +296,21 @@ class Container:
             return not (backend and backend.value_text == "huggingface")
         return image_mentions(self.image, ENGINE_IMAGE_WORD) or args is not None
 
+    @cached_property
+    def group_leader(self) -> "Container | None":
+        """For a LeaderWorkerSet worker's engine container that starts no vLLM of its own (it joins
+        the leader's Ray cluster, as vLLM's multi-node-serving.sh does), the leader's engine
+        container: this worker's ranks load the model the leader serves and compile its graphs."""
+        pod = self.template
+        if pod.role != "worker" or pod.owner.kind != "LeaderWorkerSet" or self.init or self.engine_args is not None:
+            return None
+        if not self.is_engine:
+            return None
+        leader = next((t for t in pod.owner.templates if t.role == "leader"), None)
+        if leader is None:
+            return None
+        return next((o for o in leader.containers if o.is_engine and o.engine_args is not None), None)
+
     def _ray_head_without_the_accelerators(self) -> bool:
         """A KubeRay head that requests no accelerator while a worker group does: Ray places the
         engine's replicas (actors asking for GPUs or TPUs) on the workers, and the head runs the

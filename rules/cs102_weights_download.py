@@ -6,6 +6,10 @@ read-only CSI volume at the model path or the HF cache (`--download-dir`, `HF_HU
 `storageUri: hf://…` is always reported: the storage initializer downloads it into the pod's
 `/mnt/models` at every start, whatever is mounted at the HF cache.
 
+A LeaderWorkerSet worker that joins the leader's Ray cluster (vLLM's `multi-node-serving.sh
+worker`) loads its ranks of the leader's model on its own node: it is reported when the leader
+serves a Hub model and the worker has no persistent HF cache of its own.
+
 A model given as a local directory on an `emptyDir` is reported too, whatever its source: the
 directory is empty at every start, so what fills it (an init container running a downloader,
 named in the message when the pod shows one writing to that volume) fetches the weights on
@@ -31,7 +35,7 @@ from typing import Iterator
 
 from cslint.model import Lever, RuleMeta, Scope, Severity, Violation
 from cslint.settings import Settings
-from cslint.weights import has_persistent_mount, hf_cache_dirs, model_source, volume_source_type
+from cslint.weights import ModelSource, has_persistent_mount, hf_cache_dirs, model_source, volume_source_type
 from cslint.workloads import Container
 
 META = RuleMeta(code="CS102", name="weights-downloaded-at-start", lever=Lever.WEIGHTS, severity=Severity.WARNING,
@@ -41,6 +45,9 @@ META = RuleMeta(code="CS102", name="weights-downloaded-at-start", lever=Lever.WE
 
 def check(c: Container, settings: Settings) -> Iterator[Violation]:
     src = model_source(c)
+    if src.kind == "unknown" and c.group_leader is not None:
+        yield from _worker_of(c, model_source(c.group_leader))
+        return
     if src.kind == "local" and src.ref:
         yield from _local_on_empty_dir(c, src.ref, src.path, src.span)
         return
@@ -77,3 +84,14 @@ def _local_on_empty_dir(c: Container, path: str, where: str | None,
 
 def _writes_volume(c: Container, name: object) -> bool:
     return any(m.get("name") == name and not m.get("readOnly") for _, m in c.mounts)
+
+
+def _worker_of(c: Container, leader: ModelSource) -> Iterator[Violation]:
+    """An LWS worker's ranks load the leader's model on the worker's node: from its own HF cache."""
+    if leader.kind != "hub" or leader.fetched_for_engine:
+        return
+    if any(has_persistent_mount(c, d) for d in hf_cache_dirs(c)):
+        return
+    yield Violation(f"the leader serves Hub model {leader.ref!r}: this worker's ranks load it on this node too, "
+                    "downloading it from the Hugging Face Hub on every cold start — mount the weights here as "
+                    "well (an OCI modelcar, or a PersistentVolumeClaim at the HF cache)", c.pointer)

@@ -2,7 +2,9 @@
 Checks that the engine's cache root — `VLLM_CACHE_ROOT`, else `$XDG_CACHE_HOME/vllm`, else
 `$HOME/.cache/vllm` (`/root/.cache/vllm` by default) — is on a writable persistent volume
 (a PersistentVolumeClaim, or NFS/CSI/hostPath storage). An engine run eager (`--enforce-eager`
-or `-O0`) compiles nothing and passes. On TPU the directory is XLA's persistent cache instead:
+or `-O0`) compiles nothing and passes. A LeaderWorkerSet worker that joins the leader's Ray
+cluster (vLLM's `multi-node-serving.sh worker`) compiles its own ranks of the leader's engine, so
+its cache is checked too, with the leader's arguments deciding whether anything is compiled. On TPU the directory is XLA's persistent cache instead:
 `VLLM_XLA_CACHE_PATH`, else `$XDG_CACHE_HOME/vllm/xla_cache`, else
 `$HOME/.cache/vllm/xla_cache` (vLLM does not put it under `VLLM_CACHE_ROOT`).
 
@@ -44,7 +46,8 @@ WRITABLE_PERSISTENT = ("persistentVolumeClaim", "nfs", "csi", "hostPath")
 
 
 def check(c: Container, settings: Settings) -> Iterator[Violation]:
-    if c.engine_args is None or c.engine_args.eager:
+    served = c if c.engine_args is not None else c.group_leader  # an LWS worker compiles the leader's
+    if served is None or served.engine_args.eager:
         return  # eager: nothing is compiled, nothing to keep
     root, what_cache = compile_cache(c)
     found = c.mount_covering(root)
