@@ -5,6 +5,9 @@ Matches `--enforce-eager` to the workload's goal. Goal `cold-start`: the engine 
 that can scale to zero (replicas 0, KServe/Knative min-scale 0, KEDA, Ray worker groups with
 minReplicas 0), throughput otherwise.
 
+GPU engines only: on CPU vLLM runs eager whatever the flag says, and on TPU it compiles with
+XLA either way, so the trade does not exist there.
+
 ## Why it matters for cold start
 torch.compile and CUDA-graph capture take from tens of seconds to many minutes at every start
 (CUDA graphs are never cached on disk). Eager mode skips both: the fastest wake, paid for with
@@ -23,9 +26,10 @@ args: ["--enforce-eager"]
 ```
 
 ## Fix safety
-Unsafe: adds or removes `--enforce-eager`, which changes serving throughput.
+Unsafe: adds `--enforce-eager`, or removes what makes the engine eager (`--enforce-eager`, an
+effective `-O0`), which changes serving throughput.
 """
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from cslint.model import Applicability, Fix, FixAvailability, Lever, RuleMeta, Scope, Severity, Violation
 from cslint.scaling import can_scale_to_zero
@@ -33,9 +37,12 @@ from cslint.settings import Settings
 from cslint.vllm_fixes import append_flags_ops, remove_tokens_ops
 from cslint.workloads import Container
 
+if TYPE_CHECKING:
+    from cslint.vllm_args import EngineArgs, Flag
+
 META = RuleMeta(code="CS404", name="enforce-eager-mismatch", lever=Lever.RUNTIME, severity=Severity.WARNING,
                 summary="--enforce-eager does not match the workload's goal", scope=Scope.CONTAINER,
-                fix=FixAvailability.ALWAYS, engine_only=True, docs=__doc__)
+                fix=FixAvailability.ALWAYS, engine_only=True, gpu_only=True, docs=__doc__)
 GOAL_ANNOTATION = "cslint.io/goal"
 
 
@@ -58,16 +65,29 @@ def check(c: Container, settings: Settings) -> Iterator[Violation]:
     if args is None:
         return
     goal, why = resolve_goal(c, settings)
-    eager = args.all("enforce-eager")
     if goal == "cold-start" and not args.eager:
         fix = Fix(Applicability.UNSAFE, tuple(append_flags_ops(args, ["--enforce-eager"])), "Add --enforce-eager")
         anchor = args.tokens[0].path if args.tokens else c.pointer
         yield Violation(f"goal is cold-start ({why}) but the engine compiles and captures CUDA graphs at every "
                         "start — add --enforce-eager (or -O0)", anchor, fix)
-    elif goal == "throughput" and eager:
-        tok = eager[-1].token
-        fix = Fix(Applicability.UNSAFE, tuple(remove_tokens_ops(args, [f.token for f in eager])),
-                  "Remove --enforce-eager")
-        yield Violation(f"goal is throughput ({why}) but --enforce-eager disables CUDA graphs and torch.compile — "
+    elif goal == "throughput" and args.eager:
+        flags = _eager_flags(args)
+        tok, spelling = flags[-1].token, " and ".join(dict.fromkeys(_written(f) for f in flags))
+        words = [t for f in flags for t in (f.token, *([f.value] if f.value is not None and not f.inline else []))]
+        fix = Fix(Applicability.UNSAFE, tuple(remove_tokens_ops(args, words)), f"Remove {spelling}")
+        yield Violation(f"goal is throughput ({why}) but {spelling} disables CUDA graphs and torch.compile — "
                         "remove it, or annotate cslint.io/goal: cold-start", tok.path, fix,
                         span=tok.span)
+
+
+def _eager_flags(args: "EngineArgs") -> list["Flag"]:
+    """What makes the engine eager: every --enforce-eager, and the effective -O level when it is 0."""
+    flags = list(args.all("enforce-eager"))
+    level = args.get("optimization-level")
+    if level is not None and (level.value_text or "").strip() == "0":
+        flags.append(level)
+    return flags
+
+
+def _written(flag: "Flag") -> str:
+    return flag.spelling if flag.inline or flag.value is None else f"{flag.spelling} {flag.value_text}"
