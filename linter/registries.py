@@ -18,6 +18,16 @@ _ARTIFACT_REGISTRY = re.compile(r"^([a-z0-9-]+)-docker\.pkg\.dev$")
 _GCR = {"gcr.io": "us", "us.gcr.io": "us", "eu.gcr.io": "europe", "asia.gcr.io": "asia"}
 _ECR = re.compile(r"^\d{12}\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$")
 _ACR = re.compile(r"^[a-z0-9]+\.azurecr\.(?:io|cn|us)$")
+# region names by their shape: Google us-central1, AWS us-east-1 (us-gov-west-1), Azure eastus2
+_REGION_CLOUDS = (("gcp", re.compile(r"^[a-z]+-[a-z]+\d+$")), ("aws", re.compile(r"^[a-z]{2}(?:-[a-z]+)+-\d+$")),
+                  ("azure", re.compile(r"^[a-z]+\d*$")))
+SERVICES = {"gcp": "Artifact Registry", "aws": "ECR", "azure": "ACR"}
+
+
+def region_cloud(region: str) -> str | None:
+    """The cloud whose region names look like `region`, or None."""
+    region = region.strip().lower()
+    return next((cloud for cloud, shape in _REGION_CLOUDS if shape.match(region)), None)
 
 
 class RegistryLocation(NamedTuple):
@@ -31,7 +41,12 @@ class RegistryLocation(NamedTuple):
         if self.location is None:
             return True
         region = region.strip().lower()
-        return self.location == region or (self.location in MULTI_REGIONS and region.startswith(self.location + "-"))
+        if self.location == region:
+            return True
+        # a Google multi-region holds Google's regions of that area only: `us` holds us-central1,
+        # not AWS's us-east-1
+        return (self.location in MULTI_REGIONS and region.startswith(self.location + "-")
+                and region_cloud(region) == "gcp")
 
 
 def registry_location(host: str) -> RegistryLocation | None:

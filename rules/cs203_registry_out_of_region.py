@@ -30,7 +30,7 @@ image: europe-west4-docker.pkg.dev/proj/repo/vllm:v0.11.0
 from typing import Iterator
 
 from cslint.model import FixAvailability, Lever, RuleMeta, Scope, Severity, Violation
-from cslint.registries import image_registry
+from cslint.registries import SERVICES, image_registry, region_cloud
 from cslint.settings import Settings
 from cslint.workloads import Container
 
@@ -48,6 +48,8 @@ def check(c: Container, settings: Settings) -> Iterator[Violation]:
     host, location = found
     if location is None or location.location is None or location.serves(settings.region):
         return
+    cloud = region_cloud(settings.region)
+    mirror = f"an {SERVICES[cloud]} repository" if cloud else "a registry"  # Artifact Registry, ECR, ACR
     yield Violation(f"image registry {host} is in {location.location}, outside the cluster region {settings.region}: "
-                    f"every new node pulls it across regions — mirror it to a {location.service} repository in "
-                    f"{settings.region}", c.at("image"))
+                    f"every new node pulls it across regions — mirror it to {mirror} in {settings.region}",
+                    c.at("image"))

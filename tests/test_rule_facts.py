@@ -99,3 +99,28 @@ def test_cs101_does_not_claim_a_hub_lookup_for_a_model_given_as_a_local_director
     assert "every start asks" not in local.message and local.fix.applicability == Applicability.SAFE
     [hub] = findings(pod('["Qwen/Qwen3-8B"]'), "CS101")
     assert "every start asks the Hugging Face Hub before loading" in hub.message
+
+
+def test_cs203_google_multi_regions_hold_google_regions_only():
+    """`us-docker.pkg.dev` serves us-central1 but not AWS's us-east-1: containment went by the
+    spelling (a corpus audit: eu-west-1 was outside `eu.gcr.io`, us-east-1 inside `us`)."""
+    from cslint.registries import registry_location
+    us, eu = registry_location("us-docker.pkg.dev"), registry_location("eu.gcr.io")
+    assert us.serves("us-central1") and not us.serves("us-east-1") and not us.serves("us-gov-west-1")
+    assert eu.serves("europe-west4") and not eu.serves("eu-west-1")
+    text = """\
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: p}
+        spec:
+          containers:
+            - {name: a, image: "us-docker.pkg.dev/p/r/engine:1"}
+        """
+    results = Linter(Settings(select=("CS203",), region="us-east-1")).lint_sources(
+        [SourceText("t.yaml", textwrap.dedent(text))])
+    [found] = [f for r in results for f in r.findings]
+    assert found.message.endswith("mirror it to an ECR repository in us-east-1")
+    results = Linter(Settings(select=("CS203",), region="eastus")).lint_sources(
+        [SourceText("t.yaml", textwrap.dedent(text))])
+    assert [f.message.rsplit(" — ", 1)[1] for r in results for f in r.findings] == [
+        "mirror it to an ACR repository in eastus"]
