@@ -1,7 +1,8 @@
 """## What it does
 Compares an engine's GPU request (`nvidia.com/gpu` or `amd.com/gpu`) with the GPUs its
 arguments use: `--tensor-parallel-size × --pipeline-parallel-size` (× the local
-data-parallel size, `--data-parallel-size-local` or else `--data-parallel-size`). For a
+data-parallel size: 1 with `--data-parallel-rank`, where each server is one rank behind an
+external load balancer, else `--data-parallel-size-local` or `--data-parallel-size`). For a
 LeaderWorkerSet the group's GPUs count (leader + `size - 1` workers); for a Ray head running
 vLLM, the cluster's (head + each worker group's `replicas`). Pods that request no GPU, and
 TPU or Neuron engines, are out of scope, as are sizes set in a `--config` file and vllm-omni's
@@ -66,6 +67,8 @@ def _size(args, name: str) -> int | None:  # noqa: ANN001
 
 
 def _dp_local(args) -> int | None:  # noqa: ANN001
+    if args.has("data-parallel-rank"):  # external load balancing: this server is one rank
+        return 1
     return _size(args, "data-parallel-size-local") if args.has("data-parallel-size-local") \
         else _size(args, "data-parallel-size")
 

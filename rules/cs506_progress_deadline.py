@@ -122,9 +122,13 @@ def too_short(raw: object, budget: int) -> bool:
 
 
 def _message(raw: object, whose: str, budget: int, value: str, origin: str = "") -> str:
-    have = f"is {raw}{origin}" if raw is not None else f"is unset ({KNATIVE_DEFAULT}s default)"
-    return (f"{whose}{PROGRESS_DEADLINE} {have}, below the {budget}s cold-start budget: Knative marks a slow "
-            f"first start Failed and scales it to zero — set it to {value}")
+    if raw is None and KNATIVE_DEFAULT >= budget:  # the default meets the budget with nothing to spare
+        have = f"is unset ({KNATIVE_DEFAULT}s default), no margin over the {budget}s cold-start budget"
+    else:
+        have = f"is {raw}{origin}" if raw is not None else f"is unset ({KNATIVE_DEFAULT}s default)"
+        have += f", below the {budget}s cold-start budget"
+    return (f"{whose}{PROGRESS_DEADLINE} {have}: Knative marks a slow first start Failed and scales it to "
+            f"zero — set it to {value}")
 
 
 def _fix(ops: list[dict], value: str) -> Fix:

@@ -124,3 +124,24 @@ def test_cs203_google_multi_regions_hold_google_regions_only():
         [SourceText("t.yaml", textwrap.dedent(text))])
     assert [f.message.rsplit(" — ", 1)[1] for r in results for f in r.findings] == [
         "mirror it to an ACR repository in eastus"]
+
+
+def test_cs506_says_an_unset_deadline_has_no_margin_rather_than_that_it_is_below_the_budget():
+    """Knative's default (600 s) equals the default budget: 'below' was false (an audit)."""
+    text = """\
+        apiVersion: serving.knative.dev/v1
+        kind: Service
+        metadata: {name: s}
+        spec:
+          template:
+            spec:
+              containers:
+                - {name: vllm, image: "vllm/vllm-openai:v0.11.0", args: ["/models/m"]}
+        """
+    [unset] = findings(text, "CS506")
+    assert "is unset (600s default), no margin over the 600s cold-start budget:" in unset.message
+    assert "below" not in unset.message
+    short = text.replace("  template:\n", "  template:\n            metadata:\n              annotations: "
+                                            "{serving.knative.dev/progress-deadline: 300s}\n")
+    [found] = findings(short, "CS506")
+    assert "is 300s, below the 600s cold-start budget:" in found.message
