@@ -144,8 +144,9 @@ def scale_to_zero_reason(obj: K8sObject, template: PodTemplate | None = None,
             return None
         return "Knative min-scale is 0" if value is not None else "Knative min-scale is unset (0 under KPA)"
     if kind in ("RayCluster", "RayService", "RayJob"):
-        if template is not None and template.role.startswith("worker") and _ray_group_min(template) == 0:
-            return "the Ray worker group's minReplicas is 0"
+        if template is not None and template.role.startswith("worker") and _ray_group_min(template) == 0 \
+                and _ray_autoscaling(obj):
+            return "the Ray autoscaler may take the worker group to its minReplicas of 0"
         return None
     if kind in ("Deployment", "StatefulSet", "ReplicaSet", "LeaderWorkerSet", "Rollout"):
         return "spec.replicas is 0" if _int(spec.get("replicas"), 1) == 0 else None
@@ -174,3 +175,15 @@ def _kserve_reason(obj: K8sObject, template: PodTemplate | None = None) -> str |
 def _ray_group_min(template: PodTemplate) -> int | None:
     """KubeRay worker groups default `minReplicas` to 0."""
     return _int(template.group.get("minReplicas"), 0) if template.group else None
+
+
+_RAY_CLUSTER_SPEC = {"RayCluster": (), "RayService": ("rayClusterConfig",), "RayJob": ("rayClusterSpec",)}
+
+
+def _ray_autoscaling(obj: K8sObject) -> bool:
+    """Whether the cluster runs the Ray autoscaler (`enableInTreeAutoscaling`): without it a
+    worker group keeps its `replicas`, and minReplicas 0 takes nothing down."""
+    spec = obj.spec
+    for part in _RAY_CLUSTER_SPEC.get(obj.kind, ()):
+        spec = as_dict(spec.get(part))
+    return spec.get("enableInTreeAutoscaling") is True

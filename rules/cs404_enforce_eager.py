@@ -3,7 +3,7 @@ Matches `--enforce-eager` to the workload's goal. Goal `cold-start`: the engine 
 (`--enforce-eager` or `-O0`); goal `throughput`: it should not. The goal is the object's
 `cslint.io/goal` annotation, else the configured `goal`, else `auto`: cold-start for workloads
 that can scale to zero (replicas 0, KServe/Knative min-scale 0, KEDA, Ray worker groups with
-minReplicas 0), throughput otherwise.
+minReplicas 0 under the Ray autoscaler, `enableInTreeAutoscaling: true`), throughput otherwise.
 
 GPU engines only: on CPU vLLM runs eager whatever the flag says, and on TPU it compiles with
 XLA either way, so the trade does not exist there.
