@@ -5,6 +5,8 @@ whether the path ends at a PodTemplateSpec (`metadata` + `spec`) or directly at 
 """
 from __future__ import annotations
 
+import re
+
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from .workloads import K8sObject, MetadataLayer, PodTemplate, as_dict, as_list
@@ -54,8 +56,13 @@ def find_pod_templates(obj: K8sObject) -> Iterator[PodTemplate]:
         yield from _walk(obj, ("spec", "template"), TEMPLATE, "")
         return
     if kind in _RAY_ROOTS and obj.group == "ray.io":
+        serve_llm = kind == "RayService" and serves_llm(obj.spec.get("serveConfigV2"))
         for path, shape, role in _RAY_CLUSTER:
-            yield from _walk(obj, _RAY_ROOTS[kind] + path, shape, role)
+            for tpl in _walk(obj, _RAY_ROOTS[kind] + path, shape, role):
+                if serve_llm:
+                    tpl.engine_hint = "ray-serve-llm"
+                    tpl.env_elsewhere = serve_llm == "runtime-env"
+                yield tpl
         return
     if kind == "InferenceService":
         yield from _inference_service(obj)
@@ -68,6 +75,16 @@ def find_pod_templates(obj: K8sObject) -> Iterator[PodTemplate]:
             if kind.startswith("LLMInferenceService"):
                 tpl.engine_hint = "llmisvc-main"
             yield tpl
+
+
+def serves_llm(config: object) -> str | None:
+    """Whether a RayService's serveConfigV2 (a YAML string) deploys Ray Serve LLM, whose replicas
+    run vLLM on the pods holding the accelerators: "runtime-env" when it also sets environment
+    variables through a runtime_env (the replicas' env, which the pod spec does not show), else
+    "yes"; None when it deploys no LLM app."""
+    if not isinstance(config, str) or "ray.serve.llm" not in config:
+        return None
+    return "runtime-env" if re.search(r"(?m)^\s*env_vars\s*:", config) else "yes"
 
 
 def _walk(obj: K8sObject, path: tuple[str, ...], shape: str, role: str,

@@ -115,7 +115,8 @@ class PodTemplate:
     metadata: dict = field(default_factory=dict)
     role: str = ""  # "", "leader", "worker", "head", "worker:<group>", "prefill", ...
     extra_containers: tuple[tuple[dict, str], ...] = ()  # (container, pointer) outside spec.containers
-    engine_hint: str | None = None  # "kserve-huggingface" or "llmisvc-main" when the kind says so
+    engine_hint: str | None = None  # "kserve-huggingface", "llmisvc-main" or "ray-serve-llm" when the kind says so
+    env_elsewhere: bool = False  # engine env set where the pod spec does not show it (Ray's runtime_env)
     group: dict = field(default_factory=dict)  # the KubeRay worker group holding this template
     # what the pods really carry when a controller merges the owner's annotations into the
     # template's own (KServe: podtemplates.kserve_component_annotations); None: `metadata` alone
@@ -235,7 +236,13 @@ class Container:
 
     @property
     def has_env_from(self) -> bool:
-        return bool(as_list(self.data.get("envFrom")))
+        """Env the manifest's `env` does not show: `envFrom`, or a Ray Serve LLM runtime_env."""
+        return bool(as_list(self.data.get("envFrom"))) or self.template.env_elsewhere
+
+    def _requests_accelerator(self) -> bool:
+        res = as_dict(self.data.get("resources"))
+        return any(isinstance(name, str) and (name in ACCELERATOR_RESOURCES or name.startswith("aws.amazon.com/neuron"))
+                   for section in ("limits", "requests") for name in as_dict(res.get(section)))
 
     @property
     def mounts(self) -> list[tuple[int, dict]]:
@@ -290,6 +297,8 @@ class Container:
         hint = self.template.engine_hint
         if hint == "llmisvc-main":
             return self.name == "main"
+        if hint == "ray-serve-llm":  # Ray places the vLLM replicas where the accelerators are
+            return self._requests_accelerator()
         args = self.engine_args
         if args is not None and args.entrypoint == "kserve-huggingface":
             backend = args.get("backend")
