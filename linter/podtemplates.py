@@ -6,7 +6,6 @@ whether the path ends at a PodTemplateSpec (`metadata` + `spec`) or directly at 
 from __future__ import annotations
 
 import re
-
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from .workloads import K8sObject, MetadataLayer, PodTemplate, as_dict, as_list
@@ -56,12 +55,13 @@ def find_pod_templates(obj: K8sObject) -> Iterator[PodTemplate]:
         yield from _walk(obj, ("spec", "template"), TEMPLATE, "")
         return
     if kind in _RAY_ROOTS and obj.group == "ray.io":
-        serve_llm = kind == "RayService" and serves_llm(obj.spec.get("serveConfigV2"))
+        config = obj.spec.get("serveConfigV2") if kind == "RayService" else None
+        serve_llm = serves_llm(config)
         for path, shape, role in _RAY_CLUSTER:
             for tpl in _walk(obj, _RAY_ROOTS[kind] + path, shape, role):
                 if serve_llm:
                     tpl.engine_hint = "ray-serve-llm"
-                    tpl.env_elsewhere = serve_llm == "runtime-env"
+                    tpl.env_elsewhere = sets_runtime_env(config)
                 yield tpl
         return
     if kind == "InferenceService":
@@ -77,14 +77,16 @@ def find_pod_templates(obj: K8sObject) -> Iterator[PodTemplate]:
             yield tpl
 
 
-def serves_llm(config: object) -> str | None:
+def serves_llm(config: object) -> bool:
     """Whether a RayService's serveConfigV2 (a YAML string) deploys Ray Serve LLM, whose replicas
-    run vLLM on the pods holding the accelerators: "runtime-env" when it also sets environment
-    variables through a runtime_env (the replicas' env, which the pod spec does not show), else
-    "yes"; None when it deploys no LLM app."""
-    if not isinstance(config, str) or "ray.serve.llm" not in config:
-        return None
-    return "runtime-env" if re.search(r"(?m)^\s*env_vars\s*:", config) else "yes"
+    run vLLM on the pods holding the accelerators."""
+    return isinstance(config, str) and "ray.serve.llm" in config
+
+
+def sets_runtime_env(config: object) -> bool:
+    """Whether the serve config sets environment variables through a runtime_env: the replicas'
+    env, which the pod spec does not show."""
+    return isinstance(config, str) and re.search(r"(?m)^\s*env_vars\s*:", config) is not None
 
 
 def _walk(obj: K8sObject, path: tuple[str, ...], shape: str, role: str,

@@ -184,14 +184,14 @@ class PodTemplate:
 
     @cached_property
     def accelerators(self) -> tuple[str, ...]:
-        found = []
-        for c in self.containers:
-            for section in ("limits", "requests"):
-                for name in as_dict(as_dict(c.data.get("resources")).get(section)):
-                    if isinstance(name, str) and (name in ACCELERATOR_RESOURCES or name.startswith("aws.amazon.com/neuron")):
-                        if name not in found:
-                            found.append(name)
-        return tuple(found)
+        return tuple(dict.fromkeys(name for c in self.containers for name in accelerators_of(c.data)))
+
+
+def accelerators_of(container: dict) -> list[str]:
+    """The accelerator resources a container requests (limits or requests), in order."""
+    resources = as_dict(container.get("resources"))
+    return [name for section in ("limits", "requests") for name in as_dict(resources.get(section))
+            if isinstance(name, str) and (name in ACCELERATOR_RESOURCES or name.startswith("aws.amazon.com/neuron"))]
 
 
 @dataclass
@@ -239,10 +239,6 @@ class Container:
         """Env the manifest's `env` does not show: `envFrom`, or a Ray Serve LLM runtime_env."""
         return bool(as_list(self.data.get("envFrom"))) or self.template.env_elsewhere
 
-    def _requests_accelerator(self) -> bool:
-        res = as_dict(self.data.get("resources"))
-        return any(isinstance(name, str) and (name in ACCELERATOR_RESOURCES or name.startswith("aws.amazon.com/neuron"))
-                   for section in ("limits", "requests") for name in as_dict(res.get(section)))
 
     @property
     def mounts(self) -> list[tuple[int, dict]]:
@@ -298,7 +294,7 @@ class Container:
         if hint == "llmisvc-main":
             return self.name == "main"
         if hint == "ray-serve-llm":  # Ray places the vLLM replicas where the accelerators are
-            return self._requests_accelerator()
+            return bool(accelerators_of(self.data))
         args = self.engine_args
         if args is not None and args.entrypoint == "kserve-huggingface":
             backend = args.get("backend")
