@@ -166,8 +166,13 @@ def weights_are_local(c: Container) -> bool:
     if src.kind in ("local", "oci"):
         return True
     if src.kind == "hub":
-        return any(has_persistent_mount(c, d) for d in hf_cache_dirs(c))
+        return hf_cache_kept(c)
     return False
+
+
+def hf_cache_kept(c: Container) -> bool:
+    """Whether one of the container's Hugging Face cache directories is on a persistent volume."""
+    return any(has_persistent_mount(c, d) for d in hf_cache_dirs(c))
 
 
 def volume_source_type(volume: dict | None) -> str | None:

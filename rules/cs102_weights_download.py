@@ -35,7 +35,7 @@ from typing import Iterator
 
 from cslint.model import Lever, RuleMeta, Scope, Severity, Violation
 from cslint.settings import Settings
-from cslint.weights import ModelSource, has_persistent_mount, hf_cache_dirs, model_source, volume_source_type
+from cslint.weights import ModelSource, hf_cache_kept, model_source, volume_source_type
 from cslint.workloads import Container
 
 META = RuleMeta(code="CS102", name="weights-downloaded-at-start", lever=Lever.WEIGHTS, severity=Severity.WARNING,
@@ -58,7 +58,7 @@ def check(c: Container, settings: Settings) -> Iterator[Violation]:
                         "on every cold start — name an OCI modelcar (oci://…) or a volume (pvc://…) instead",
                         src.path or c.pointer)
         return
-    if any(has_persistent_mount(c, d) for d in hf_cache_dirs(c)):
+    if hf_cache_kept(c):
         return
     yield Violation(f"model {src.ref!r} is downloaded from the Hugging Face Hub on every cold start — "
                     "serve it from an OCI modelcar or a PersistentVolumeClaim at the HF cache",
@@ -90,7 +90,7 @@ def _worker_of(c: Container, leader: ModelSource) -> Iterator[Violation]:
     """An LWS worker's ranks load the leader's model on the worker's node: from its own HF cache."""
     if leader.kind != "hub" or leader.fetched_for_engine:
         return
-    if any(has_persistent_mount(c, d) for d in hf_cache_dirs(c)):
+    if hf_cache_kept(c):
         return
     yield Violation(f"the leader serves Hub model {leader.ref!r}: this worker's ranks load it on this node too, "
                     "downloading it from the Hugging Face Hub on every cold start — mount the weights here as "
