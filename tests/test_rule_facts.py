@@ -10,8 +10,8 @@ from cslint.settings import Settings
 from cslint.sources import SourceText
 
 
-def findings(text: str, *codes: str) -> list:
-    results = Linter(Settings(select=codes)).lint_sources([SourceText("t.yaml", textwrap.dedent(text))])
+def findings(text: str, *codes: str, **settings) -> list:
+    results = Linter(Settings(select=codes, **settings)).lint_sources([SourceText("t.yaml", textwrap.dedent(text))])
     return [f for r in results for f in r.findings]
 
 
@@ -116,13 +116,9 @@ def test_cs203_google_multi_regions_hold_google_regions_only():
           containers:
             - {name: a, image: "us-docker.pkg.dev/p/r/engine:1"}
         """
-    results = Linter(Settings(select=("CS203",), region="us-east-1")).lint_sources(
-        [SourceText("t.yaml", textwrap.dedent(text))])
-    [found] = [f for r in results for f in r.findings]
+    [found] = findings(text, "CS203", region="us-east-1")
     assert found.message.endswith("mirror it to an ECR repository in us-east-1")
-    results = Linter(Settings(select=("CS203",), region="eastus")).lint_sources(
-        [SourceText("t.yaml", textwrap.dedent(text))])
-    assert [f.message.rsplit(" — ", 1)[1] for r in results for f in r.findings] == [
+    assert [f.message.rsplit(" — ", 1)[1] for f in findings(text, "CS203", region="eastus")] == [
         "mirror it to an ACR repository in eastus"]
 
 
