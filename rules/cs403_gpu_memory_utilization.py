@@ -3,6 +3,10 @@ Checks `--gpu-memory-utilization` (any spelling: `--gpu_memory_utilization`, `=`
 `--device-memory-utilization` alias) against a ceiling of 0.8 (`gpu-memory-utilization-max`),
 and reports it when absent: vLLM's default is 0.9, and 0.92 since v0.20.
 
+For a RayService deploying Ray Serve LLM, the value is `gpu_memory_utilization` in the
+`engine_kwargs` of each llm_config of `serveConfigV2`: one above the ceiling is reported where it
+is written, inside that string, with no fix; an absent one is not (Ray's own default applies).
+
 ## Why it matters for cold start
 vLLM pre-allocates that fraction of VRAM for weights and KV cache during startup. CUDA graph
 capture, NCCL buffers, torch.compile workspaces and anything else on the GPU need the rest: above
@@ -39,6 +43,9 @@ META = RuleMeta(code="CS403", name="gpu-memory-utilization-too-high", lever=Leve
 
 def check(c: Container, settings: Settings) -> Iterator[Violation]:
     args = c.engine_args
+    if args is None and c.template.engine_hint == "ray-serve-llm":
+        yield from _ray_serve_llm(c, settings)
+        return
     if args is None or args.has("kv-cache-memory-bytes"):
         return
     ceiling = settings.gpu_memory_utilization_max
@@ -71,3 +78,24 @@ def _anchor(c: Container, args) -> str:  # noqa: ANN001
     if args.tokens:
         return args.tokens[0].path
     return c.at("args") if "args" in c.data else c.pointer
+
+
+def _ray_serve_llm(c: Container, settings: Settings) -> Iterator[Violation]:
+    """Ray Serve LLM passes `engine_kwargs` of its serve config to vLLM: a value above the ceiling
+    is reported where it is written, once per RayService (by its first engine container). Left
+    unset, Ray's own default applies, which cslint does not know: no finding. No fix: the value
+    sits inside the serve config's string."""
+    owner = c.template.owner
+    first = next((o for t in owner.templates for o in t.containers if o.is_engine), None)
+    if first is not c:
+        return
+    from cslint.rayserve import llm_engine_kwargs
+    ceiling = settings.gpu_memory_utilization_max
+    for kwargs in llm_engine_kwargs(owner.spec.get("serveConfigV2")):
+        kwarg = kwargs.get("gpu_memory_utilization")
+        if kwarg is None or isinstance(kwarg.value, bool) or not isinstance(kwarg.value, (int, float)):
+            continue
+        if kwarg.value > ceiling:
+            yield Violation(f"gpu_memory_utilization {kwarg.value:g} in the Ray Serve LLM engine_kwargs leaves too "
+                            f"little VRAM for CUDA graphs and NCCL during startup — use at most {ceiling:g}",
+                            owner.at("spec", "serveConfigV2"), span=kwarg.span)

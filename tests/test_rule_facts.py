@@ -141,3 +141,17 @@ def test_cs506_says_an_unset_deadline_has_no_margin_rather_than_that_it_is_below
                                             "{serving.knative.dev/progress-deadline: 300s}\n")
     [found] = findings(short, "CS506")
     assert "is 300s, below the 600s cold-start budget:" in found.message
+
+
+def test_ray_serve_llm_engine_kwargs_keep_their_offsets_in_the_serve_config():
+    from cslint.rayserve import llm_engine_kwargs
+    config = "applications:\n- args:\n    llm_configs:\n    - engine_kwargs: {gpu_memory_utilization: 0.92, dtype: auto}\n"
+    [kwargs] = llm_engine_kwargs(config)
+    kwarg = kwargs["gpu_memory_utilization"]
+    assert kwarg.value == 0.92 and config[slice(*kwarg.span)] == "0.92"
+    assert kwargs["dtype"].value == "auto"
+    # not YAML, no string, too large, an alias bomb's aliases are not followed: nothing read, no error
+    assert llm_engine_kwargs("applications: [") == [] and llm_engine_kwargs(None) == []
+    assert llm_engine_kwargs("x" * (1 << 21)) == []
+    bomb = "a: &a [x, x]\nb: &b [*a, *a]\napplications:\n- args: {llm_configs: [{engine_kwargs: {gpu_memory_utilization: *b}}]}\n"
+    assert llm_engine_kwargs(bomb) == [{}]
