@@ -43,7 +43,9 @@ _RAY_CLUSTER = [
     (("headGroupSpec", "template"), TEMPLATE, "head"),
     (("workerGroupSpecs", "*", "template"), TEMPLATE, "worker"),
 ]
-_RAY_ROOTS = {"RayCluster": ("spec",), "RayService": ("spec", "rayClusterConfig"), "RayJob": ("spec", "rayClusterSpec")}
+# where each KubeRay kind keeps its RayCluster spec (head and worker groups, autoscaling)
+RAY_CLUSTER_ROOTS = {"RayCluster": ("spec",), "RayService": ("spec", "rayClusterConfig"),
+                     "RayJob": ("spec", "rayClusterSpec")}
 
 
 def find_pod_templates(obj: K8sObject) -> Iterator[PodTemplate]:
@@ -54,11 +56,11 @@ def find_pod_templates(obj: K8sObject) -> Iterator[PodTemplate]:
     if kind == "Service" and obj.group == "serving.knative.dev":
         yield from _walk(obj, ("spec", "template"), TEMPLATE, "")
         return
-    if kind in _RAY_ROOTS and obj.group == "ray.io":
+    if kind in RAY_CLUSTER_ROOTS and obj.group == "ray.io":
         config = obj.spec.get("serveConfigV2") if kind == "RayService" else None
         serve_llm = serves_llm(config)
         for path, shape, role in _RAY_CLUSTER:
-            for tpl in _walk(obj, _RAY_ROOTS[kind] + path, shape, role):
+            for tpl in _walk(obj, RAY_CLUSTER_ROOTS[kind] + path, shape, role):
                 if serve_llm:
                     tpl.engine_hint = "ray-serve-llm"
                     tpl.env_elsewhere = sets_runtime_env(config)

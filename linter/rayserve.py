@@ -32,12 +32,13 @@ def llm_engine_kwargs(config: object) -> list[dict[str, EngineKwarg]]:
         root = yaml.compose(config, Loader=_BaseLoader)
     except (yaml.YAMLError, RecursionError):
         return []
+    construct = yaml.constructor.SafeConstructor().construct_object  # scalars only: safe tags
     found = []
     for app in _items(root, "applications"):
         for llm in _items(_get(app, "args"), "llm_configs"):
             kwargs = _get(llm, "engine_kwargs")
             if isinstance(kwargs, yaml.MappingNode):
-                found.append({key.value: EngineKwarg(key.value, _scalar(value), (value.start_mark.index,
+                found.append({key.value: EngineKwarg(key.value, _scalar(construct, value), (value.start_mark.index,
                                                                                   value.end_mark.index))
                               for key, value in kwargs.value
                               if isinstance(key, yaml.ScalarNode) and isinstance(value, yaml.ScalarNode)})
@@ -57,8 +58,8 @@ def _items(node: Any, key: str) -> list:
     return list(seq.value) if isinstance(seq, yaml.SequenceNode) else []
 
 
-def _scalar(node: yaml.ScalarNode) -> Any:
+def _scalar(construct: Any, node: yaml.ScalarNode) -> Any:
     try:
-        return yaml.SafeLoader("").construct_object(node)
+        return construct(node)
     except yaml.YAMLError:
         return node.value

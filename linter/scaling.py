@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterable
 
-from .podtemplates import kserve_component_annotations
+from .podtemplates import RAY_CLUSTER_ROOTS, kserve_component_annotations
 from .workloads import K8sObject, PodTemplate, as_dict
 
 if TYPE_CHECKING:
@@ -177,13 +177,10 @@ def _ray_group_min(template: PodTemplate) -> int | None:
     return _int(template.group.get("minReplicas"), 0) if template.group else None
 
 
-_RAY_CLUSTER_SPEC = {"RayCluster": (), "RayService": ("rayClusterConfig",), "RayJob": ("rayClusterSpec",)}
-
-
 def _ray_autoscaling(obj: K8sObject) -> bool:
     """Whether the cluster runs the Ray autoscaler (`enableInTreeAutoscaling`): without it a
     worker group keeps its `replicas`, and minReplicas 0 takes nothing down."""
-    spec = obj.spec
-    for part in _RAY_CLUSTER_SPEC.get(obj.kind, ()):
-        spec = as_dict(spec.get(part))
-    return spec.get("enableInTreeAutoscaling") is True
+    spec: object = obj.data
+    for part in RAY_CLUSTER_ROOTS.get(obj.kind, ()):
+        spec = as_dict(spec).get(part)
+    return as_dict(spec).get("enableInTreeAutoscaling") is True

@@ -102,8 +102,14 @@ class EngineArgs(NamedTuple):
     @property
     def eager(self) -> bool:
         """`--enforce-eager` or `-O0`: no torch.compile and no CUDA graphs."""
+        return bool(self.eager_flags)
+
+    @property
+    def eager_flags(self) -> tuple[Flag, ...]:
+        """What makes the engine eager: every `--enforce-eager`, and the effective `-O` level when it is 0."""
         level = self.get("optimization-level")
-        return self.has("enforce-eager") or (level is not None and (level.value_text or "").strip() == "0")
+        zero = (level,) if level is not None and (level.value_text or "").strip() == "0" else ()
+        return self.all("enforce-eager") + zero
 
     def scalar(self, path: str) -> str | None:
         """The original string value of a scalar holding tokens (before any expansion)."""

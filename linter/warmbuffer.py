@@ -25,8 +25,8 @@ COMPUTE_CLASS_LABEL = "cloud.google.com/compute-class"
 
 def _workload_kinds() -> tuple[str, ...]:
     """Every kind that holds pod templates (podtemplates' table), for `RuleMeta.kinds`."""
-    from .podtemplates import _CORE, _RAY_ROOTS
-    return tuple(dict.fromkeys([*_CORE, *_RAY_ROOTS, "Pod", "Service", "InferenceService", "ServingRuntime",
+    from .podtemplates import _CORE, RAY_CLUSTER_ROOTS
+    return tuple(dict.fromkeys([*_CORE, *RAY_CLUSTER_ROOTS, "Pod", "Service", "InferenceService", "ServingRuntime",
                                 "ClusterServingRuntime"]))
 
 

@@ -38,7 +38,7 @@ from cslint.vllm_fixes import append_flags_ops, remove_tokens_ops
 from cslint.workloads import Container
 
 if TYPE_CHECKING:
-    from cslint.vllm_args import EngineArgs, Flag
+    from cslint.vllm_args import Flag
 
 META = RuleMeta(code="CS404", name="enforce-eager-mismatch", lever=Lever.RUNTIME, severity=Severity.WARNING,
                 summary="--enforce-eager does not match the workload's goal", scope=Scope.CONTAINER,
@@ -71,22 +71,13 @@ def check(c: Container, settings: Settings) -> Iterator[Violation]:
         yield Violation(f"goal is cold-start ({why}) but the engine compiles and captures CUDA graphs at every "
                         "start — add --enforce-eager (or -O0)", anchor, fix)
     elif goal == "throughput" and args.eager:
-        flags = _eager_flags(args)
+        flags = args.eager_flags
         tok, spelling = flags[-1].token, " and ".join(dict.fromkeys(_written(f) for f in flags))
         words = [t for f in flags for t in (f.token, *([f.value] if f.value is not None and not f.inline else []))]
         fix = Fix(Applicability.UNSAFE, tuple(remove_tokens_ops(args, words)), f"Remove {spelling}")
         yield Violation(f"goal is throughput ({why}) but {spelling} disables CUDA graphs and torch.compile — "
                         "remove it, or annotate cslint.io/goal: cold-start", tok.path, fix,
                         span=tok.span)
-
-
-def _eager_flags(args: "EngineArgs") -> list["Flag"]:
-    """What makes the engine eager: every --enforce-eager, and the effective -O level when it is 0."""
-    flags = list(args.all("enforce-eager"))
-    level = args.get("optimization-level")
-    if level is not None and (level.value_text or "").strip() == "0":
-        flags.append(level)
-    return flags
 
 
 def _written(flag: "Flag") -> str:

@@ -571,7 +571,7 @@ def _kind_table() -> list[tuple[str, str, tuple, str]]:
            ("ClusterServingRuntime", "serving.kserve.io/v1alpha1", ("spec", "workerSpec"), podtemplates.PODSPEC)]
     for kind, entries in podtemplates._CORE.items():
         out += [(kind, "example.io/v1", path, shape) for path, shape, _ in entries]
-    for kind, root in podtemplates._RAY_ROOTS.items():
+    for kind, root in podtemplates.RAY_CLUSTER_ROOTS.items():
         out += [(kind, "ray.io/v1", root + path, shape) for path, shape, _ in podtemplates._RAY_CLUSTER]
     return out
 
